@@ -1,0 +1,67 @@
+"""Room names: what a user may type, and the channel-layer group each name maps to.
+
+A room name is any Unicode text up to 100 characters, spaces and punctuation included
+(``demoroom``, ``雑談``, ``café au lait``). Channels group names, however, only allow
+``[a-zA-Z0-9-_.]`` and fewer than 100 characters, so the group is derived, never pasted.
+"""
+
+import hashlib
+import re
+import unicodedata
+
+MAX_ROOM_NAME_LENGTH = 100
+
+# A name made of these characters alone is also a valid group name, kept readable
+# ("chat_demoroom") so that Redis keys in the workbook still show the room.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_NOT_GROUP_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class InvalidRoomName(ValueError):
+    """The text cannot name a room; the message says why, in words a user understands."""
+
+
+def clean_room_name(raw: str) -> str:
+    """Return the canonical form of a room name, or raise InvalidRoomName."""
+    # "café" typed as one code point or as "e" + accent is the same room
+    name = unicodedata.normalize("NFC", raw)
+    if not name.strip():
+        raise InvalidRoomName("a room name cannot be empty")
+    if len(name) > MAX_ROOM_NAME_LENGTH:
+        raise InvalidRoomName(
+            f"a room name has at most {MAX_ROOM_NAME_LENGTH} characters, not {len(name)}"
+        )
+    if "/" in name:
+        raise InvalidRoomName("a room name cannot contain '/'")
+    # "." and ".." would be read as path steps by every browser
+    if not name.strip("."):
+        raise InvalidRoomName("a room name needs more than dots")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        raise InvalidRoomName("a room name cannot contain control characters")
+    return name
+
+
+def group_name_for(room_name: str) -> str:
+    """Map a clean room name to a valid, collision-free channel-layer group name."""
+    if _PLAIN_NAME.fullmatch(room_name):
+        return f"chat_{room_name}"
+    # Plain names never contain ".", so a hashed name can never equal a plain one
+    digest = hashlib.sha256(room_name.encode()).hexdigest()[:16]
+    readable = _NOT_GROUP_SAFE.sub("_", room_name)[:40]
+    return f"chat_{readable}.{digest}"
+
+
+class RoomNameConverter:
+    """URL converter: a path segment that is a valid room name (anything else is a 404)."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        try:
+            return clean_room_name(value)
+        except InvalidRoomName as error:
+            # Django turns a ValueError from a converter into "no match", so a 404
+            raise ValueError(str(error)) from error
+
+    def to_url(self, value: str) -> str:
+        return value

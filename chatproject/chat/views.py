@@ -1,0 +1,34 @@
+from django.shortcuts import render
+from django.urls import URLResolver, get_script_prefix, reverse
+from django.urls.resolvers import RegexPattern
+
+from . import frames, routing
+from .rooms import MAX_ROOM_NAME_LENGTH
+
+
+def index(request):
+    return render(request, "chat/index.html", {"max_room_name_length": MAX_ROOM_NAME_LENGTH})
+
+
+def room(request, room_name):
+    page_path = reverse("chat:room", args=[room_name])
+    socket_path = reverse_websocket("room", room_name=room_name)
+    context = {
+        "room_name": room_name,
+        # Relative, so the page finds its socket under any prefix a proxy adds to the URL
+        "socket_path": relative_path(page_path, socket_path),
+        "max_message_length": frames.MAX_MESSAGE_LENGTH,
+    }
+    return render(request, "chat/room.html", context)
+
+
+def reverse_websocket(name: str, **kwargs: str) -> str:
+    """reverse() for the WebSocket routes in routing.py, script prefix included."""
+    resolver = URLResolver(RegexPattern(r"^/"), routing.websocket_urlpatterns)
+    return get_script_prefix() + resolver.reverse(name, **kwargs)
+
+
+def relative_path(from_path: str, to_path: str) -> str:
+    """The relative URL that leads from the page at from_path to to_path (both absolute)."""
+    depth = from_path.count("/") - 1
+    return "../" * depth + to_path.lstrip("/")

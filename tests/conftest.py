@@ -1,0 +1,66 @@
+"""Fixtures that give tests the real parts: a Redis server, daphne processes, a browser.
+
+Outside CI a missing part skips the tests that need it, saying why; under CI=true it fails
+them, because a test that can silently skip in CI is a test that does not exist.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from workbook import CHATPROJECT_DIR, RedisServer, start_daphne
+from workbook.redis import DEFAULT_LOCAL_URL, is_usable, server_binary
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip (locally) or fail (under CI=true) unless condition holds."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason}; under CI=true a missing dependency fails the run")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis for this test run: a private server of our own when a binary exists."""
+    if server_binary():
+        with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+            yield server.url
+        return
+    url = os.environ.get("REDIS_URL") or DEFAULT_LOCAL_URL
+    require(is_usable(url), "no Redis: no redis-server binary and nothing answers at " + url)
+    yield url
+
+
+@pytest.fixture(scope="session")
+def chat_database(tmp_path_factory) -> str:
+    """A migrated SQLite file that live servers share (they cannot use pytest-django's)."""
+    path = str(tmp_path_factory.mktemp("db") / "chat.sqlite3")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=CHATPROJECT_DIR,
+        env={**os.environ, "DJANGO_SQLITE_PATH": path},
+        check=True,
+    )
+    return path
+
+
+@pytest.fixture
+def start_chat_server(redis_url, chat_database):
+    """Start daphne processes serving the chat on free ports; all are stopped after the test."""
+    servers = []
+
+    def start(redis: str | None = redis_url, port: int | None = None, **env: str):
+        environment = {"DJANGO_SQLITE_PATH": chat_database, **env}
+        server = start_daphne(port=port, redis_url=redis, env=environment)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

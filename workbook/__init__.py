@@ -1,0 +1,22 @@
+"""Helpers for the asgi-workbook notebooks: the plumbing, never the lesson.
+
+They find free ports, make Redis available, and start and stop servers in the background
+so that notebook cells can show the real ``websockets.connect`` and ``group_send``.
+"""
+
+from .paths import CHATPROJECT_DIR, REPO_DIR
+from .ports import free_port, wait_for_port
+from .redis import RedisUnavailable, RedisServer, ensure_redis
+from .servers import BackgroundServer, start_daphne
+
+__all__ = [
+    "CHATPROJECT_DIR",
+    "REPO_DIR",
+    "BackgroundServer",
+    "RedisServer",
+    "RedisUnavailable",
+    "ensure_redis",
+    "free_port",
+    "start_daphne",
+    "wait_for_port",
+]

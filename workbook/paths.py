@@ -1,0 +1,8 @@
+"""Where things are, whatever the current directory (notebooks run from notebooks/)."""
+
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+CHATPROJECT_DIR = REPO_DIR / "chatproject"
+# The project's own Redis server keeps its data, log and pid file here (git-ignored)
+REDIS_STATE_DIR = REPO_DIR / ".redis"

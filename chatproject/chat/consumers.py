@@ -59,12 +59,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def refuse(self, bad: frames.BadFrame) -> None:
-        """Answer a bad frame only to its sender: an error frame, or a close if it must."""
+        """Answer a bad frame only to its sender: an error frame, then a close if it must."""
         logger.info("Refused a frame in room %r: %s", self.room_name, bad)
-        if bad.close_code is None:
-            await self.send(text_data=frames.error_frame(str(bad)))
-        else:
-            await self.close(code=bad.close_code, reason=str(bad)[:120])
+        # The error frame comes first because daphne does not pass close reasons on
+        await self.send(text_data=frames.error_frame(str(bad)))
+        if bad.close_code is not None:
+            await self.close(code=bad.close_code)
 
 
 class RefuseConsumer(AsyncWebsocketConsumer):

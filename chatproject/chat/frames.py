@@ -9,12 +9,14 @@ import json
 
 # Longest chat message, in characters. Longer ones get an error frame.
 MAX_MESSAGE_LENGTH = 4000
-# Longest frame we even try to parse. Past this the connection is closed with 1009.
+# Longest frame we even try to parse. Past this the connection is closed.
 MAX_FRAME_LENGTH = 64 * 1024
 
-# WebSocket close codes (RFC 6455, section 7.4.1)
-CLOSE_UNSUPPORTED_DATA = 1003
-CLOSE_MESSAGE_TOO_BIG = 1009
+# RFC 6455's "message too big" is 1009, but daphne's WebSocket library lets applications
+# close only with 1000 or 3000-4999 (anything else becomes a 1011 crash), so the chat uses
+# the private-use code 4000 + 1009's last digits. Daphne itself still closes with 1009 when
+# a message passes its own limit (1 MiB by default).
+CLOSE_MESSAGE_TOO_BIG = 4009
 
 
 class BadFrame(ValueError):
@@ -28,7 +30,7 @@ class BadFrame(ValueError):
 def read_chat_message(text_data: str | None, bytes_data: bytes | None = None) -> str:
     """Return the chat text in a client frame, or raise BadFrame saying what was wrong."""
     if text_data is None:
-        raise BadFrame("binary frames are not supported; send JSON text", CLOSE_UNSUPPORTED_DATA)
+        raise BadFrame('binary frames are not supported; send {"message": "<text>"} as text')
     if len(text_data) > MAX_FRAME_LENGTH:
         raise BadFrame(
             f"frame too big ({len(text_data)} characters; the limit is {MAX_FRAME_LENGTH})",

@@ -1,9 +1,6 @@
-from django.urls import path, re_path, register_converter
+from django.urls import path, re_path
 
 from . import consumers
-from .rooms import RoomNameConverter
-
-register_converter(RoomNameConverter, "room")
 
 websocket_urlpatterns = [
     path("ws/chat/<room:room_name>/", consumers.ChatConsumer.as_asgi(), name="room"),

@@ -1,9 +1,6 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from . import views
-from .rooms import RoomNameConverter
-
-register_converter(RoomNameConverter, "room")
 
 app_name = "chat"
 urlpatterns = [

@@ -1,0 +1,150 @@
+"""The chat consumer, driven in-process through the whole ASGI application.
+
+The application is the one daphne serves (Origin validator, auth, URL router included),
+with the in-memory channel layer; tests/test_live.py covers Redis and real processes.
+"""
+
+import json
+import logging
+from urllib.parse import quote
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from chat.frames import CLOSE_MESSAGE_TOO_BIG, MAX_FRAME_LENGTH
+from chatproject.asgi import application
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@pytest.fixture(autouse=True)
+def in_memory_layer(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def socket_path(room: str) -> str:
+    return f"/ws/chat/{quote(room)}/"
+
+
+async def join(room: str, headers=(ORIGIN,)) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, socket_path(room), headers=list(headers))
+    connected, _ = await communicator.connect()
+    assert connected, f"could not join {room!r}"
+    return communicator
+
+
+async def say(communicator: WebsocketCommunicator, message: str) -> None:
+    await communicator.send_json_to({"message": message})
+
+
+class TestChat:
+    async def test_same_room_receives(self):
+        """A message sent in a room reaches everyone in it, the sender included."""
+        alice, bob = await join("demoroom"), await join("demoroom")
+        await say(alice, "hogehoge")
+        for user in (alice, bob):
+            frame = await user.receive_json_from(timeout=2)
+            assert frame["message"] == "hogehoge"
+            assert frame["type"] == "message"
+            assert frame["room"] == "demoroom"
+            assert frame["time"].endswith("+00:00")
+        await alice.disconnect()
+        await bob.disconnect()
+
+    async def test_other_room_does_not_receive(self):
+        """A message in one room never reaches a user in another."""
+        alice, carol = await join("demoroom"), await join("otherroom")
+        await say(alice, "hogehoge")
+        assert (await alice.receive_json_from(timeout=2))["message"] == "hogehoge"
+        assert await carol.receive_nothing(timeout=0.3)
+        await alice.disconnect()
+        await carol.disconnect()
+
+    @pytest.mark.parametrize("room", ["雑談", "チャット", "café", "a room with spaces!", "x" * 100])
+    async def test_unicode_and_long_room_names(self, room):
+        """Rooms named in any script, with spaces or at the 100-character limit, work."""
+        alice, bob = await join(room), await join(room)
+        await say(alice, "こんにちは")
+        assert (await bob.receive_json_from(timeout=2))["message"] == "こんにちは"
+        await alice.disconnect()
+        await bob.disconnect()
+
+    async def test_similar_unicode_rooms_are_apart(self):
+        """'café' and 'cafe' are different rooms, although their ASCII forms look alike."""
+        accent, plain = await join("café"), await join("cafe")
+        await say(accent, "bonjour")
+        assert (await accent.receive_json_from(timeout=2))["message"] == "bonjour"
+        assert await plain.receive_nothing(timeout=0.3)
+        await accent.disconnect()
+        await plain.disconnect()
+
+
+class TestRefusedHandshakes:
+    @pytest.mark.parametrize(
+        "path", ["/ws/chat/" + "x" * 101 + "/", "/ws/chat//", "/ws/chat/a%2Fb/", "/ws/nowhere/"]
+    )
+    async def test_bad_room_paths_are_refused(self, path):
+        """Invalid room names and unknown paths refuse the handshake instead of crashing."""
+        communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        connected, _ = await communicator.connect()
+        assert not connected
+
+    @pytest.mark.parametrize(
+        "headers",
+        [[(b"origin", b"http://evil.example")], [(b"origin", b"http://127.0.0.1.evil.example")], []],
+        ids=["foreign", "lookalike", "missing"],
+    )
+    async def test_foreign_or_missing_origin_is_refused(self, headers):
+        """Only pages served from ALLOWED_HOSTS may open a chat socket."""
+        communicator = WebsocketCommunicator(application, socket_path("demoroom"), headers=headers)
+        connected, _ = await communicator.connect()
+        assert not connected
+
+
+BAD_TEXT_FRAMES = {
+    "not JSON": "hello",
+    "JSON array": '["hello"]',
+    'no "message"': '{"text": "hello"}',
+    "must be a string": '{"message": ["hello"]}',
+    "empty": '{"message": ""}',
+    "too long": json.dumps({"message": "x" * 4001}),
+}
+
+
+BAD_FRAMES = {key: {"text_data": frame} for key, frame in BAD_TEXT_FRAMES.items()}
+BAD_FRAMES["binary"] = {"bytes_data": b"\x00\x01"}
+
+
+class TestBadFrames:
+    @pytest.mark.parametrize(("reason", "frame"), BAD_FRAMES.items(), ids=BAD_FRAMES)
+    async def test_error_frame_to_the_sender_only(self, reason, frame, caplog):
+        """A bad frame gets an error frame; the socket stays open; others notice nothing."""
+        sender, other = await join("demoroom"), await join("demoroom")
+        with caplog.at_level(logging.INFO):
+            await sender.send_to(**frame)
+            error = await sender.receive_json_from(timeout=2)
+        assert error["type"] == "error"
+        assert reason in error["error"]
+        assert await other.receive_nothing(timeout=0.2)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+        # The sender is still in the room and can chat
+        await say(sender, "still here")
+        assert (await other.receive_json_from(timeout=2))["message"] == "still here"
+        await sender.disconnect()
+        await other.disconnect()
+
+    async def test_huge_frame_closes_only_the_sender(self):
+        """A huge frame closes the sender's socket with 'message too big', nobody else's."""
+        sender, other = await join("demoroom"), await join("demoroom")
+        await sender.send_to(text_data="x" * (MAX_FRAME_LENGTH + 1))
+        assert "frame too big" in (await sender.receive_json_from(timeout=2))["error"]
+        closed = await sender.receive_output(timeout=2)
+        assert closed["type"] == "websocket.close"
+        assert closed["code"] == CLOSE_MESSAGE_TOO_BIG
+
+        third = await join("demoroom")
+        await say(third, "the room goes on")
+        assert (await other.receive_json_from(timeout=2))["message"] == "the room goes on"
+        await other.disconnect()
+        await third.disconnect()

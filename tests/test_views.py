@@ -1,0 +1,93 @@
+"""The index and room pages: the tutorial's element ids, Unicode rooms, clean 404s."""
+
+import json
+import re
+from urllib.parse import quote
+
+import pytest
+from django.urls import reverse
+
+from chat.views import relative_path, reverse_websocket
+
+
+def json_script(html: str, element_id: str):
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html)
+    assert match, f"no json_script #{element_id}"
+    return json.loads(match.group(1))
+
+
+class TestIndex:
+    def test_has_the_tutorial_form(self, client):
+        """/chat/ shows the room-name input and button the tutorial's readers know."""
+        html = client.get("/chat/").content.decode()
+        assert 'id="room-name-input"' in html
+        assert 'id="room-name-submit"' in html
+
+    def test_site_root_redirects_to_the_chat(self, client):
+        """/ sends visitors to the chat index."""
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response.url == "/chat/"
+
+
+class TestRoom:
+    @pytest.mark.parametrize("room", ["demoroom", "雑談", "café au lait", "what? #1 & 2%"])
+    def test_renders_any_room(self, client, room):
+        """The room page answers 200 for any valid name and shows it as the title."""
+        response = client.get(f"/chat/{quote(room)}/")
+        assert response.status_code == 200
+        html = response.content.decode()
+        for element_id in ("chat-log", "chat-message-input", "chat-message-submit"):
+            assert f'id="{element_id}"' in html
+        assert json_script(html, "room-name") == room
+
+    def test_socket_path_is_relative_to_the_page(self, client):
+        """The page gets ../../ws/chat/<room>/, which works under any proxy prefix."""
+        html = client.get("/chat/%E9%9B%91%E8%AB%87/").content.decode()
+        assert json_script(html, "socket-path") == "../../ws/chat/%E9%9B%91%E8%AB%87/"
+
+    def test_room_name_is_escaped_in_html(self, client):
+        """A room name with markup is escaped, never injected."""
+        html = client.get("/chat/" + quote("<b>x</b>") + "/").content.decode()
+        assert "<b>x</b>" not in html
+
+    @pytest.mark.parametrize(
+        "path", ["/chat/" + "x" * 101 + "/", "/chat/%20%20/", "/chat/../", "/chat/a%00b/"]
+    )
+    def test_invalid_names_are_a_404_not_a_500(self, client, path):
+        """Empty, too-long or control-character names get a clean 404."""
+        assert client.get(path).status_code == 404
+
+    def test_unicode_name_without_slash_redirects(self, client):
+        """Like every Django URL, a room URL without its trailing slash redirects to it."""
+        response = client.get("/chat/%E9%9B%91%E8%AB%87")
+        assert response.status_code == 301
+        assert response.url == "/chat/%E9%9B%91%E8%AB%87/"
+
+
+class TestUrlHelpers:
+    def test_reverse_websocket_quotes_unicode(self):
+        """WebSocket routes reverse like Django URLs, percent-encoded."""
+        assert reverse_websocket("room", room_name="雑談") == "/ws/chat/%E9%9B%91%E8%AB%87/"
+
+    def test_reverse_websocket_keeps_the_script_prefix(self):
+        """Under a script prefix (FORCE_SCRIPT_NAME) the socket path carries it too."""
+        from django.urls import set_script_prefix
+
+        set_script_prefix("/workshop/")
+        try:
+            assert reverse_websocket("room", room_name="a") == "/workshop/ws/chat/a/"
+            assert reverse("chat:room", args=["a"]) == "/workshop/chat/a/"
+        finally:
+            set_script_prefix("/")
+
+    @pytest.mark.parametrize(
+        ("page", "target", "expected"),
+        [
+            ("/chat/a/", "/ws/chat/a/", "../../ws/chat/a/"),
+            ("/p/chat/a/", "/p/ws/chat/a/", "../../../p/ws/chat/a/"),
+        ],
+    )
+    def test_relative_path(self, page, target, expected):
+        """relative_path climbs out of the page's folders, then down to the target."""
+        assert relative_path(page, target) == expected

@@ -91,7 +91,11 @@ class TestRefusedHandshakes:
 
     @pytest.mark.parametrize(
         "headers",
-        [[(b"origin", b"http://evil.example")], [(b"origin", b"http://127.0.0.1.evil.example")], []],
+        [
+            [(b"origin", b"http://evil.example")],
+            [(b"origin", b"http://127.0.0.1.evil.example")],
+            [],
+        ],
         ids=["foreign", "lookalike", "missing"],
     )
     async def test_foreign_or_missing_origin_is_refused(self, headers):

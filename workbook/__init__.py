@@ -6,7 +6,7 @@ so that notebook cells can show the real ``websockets.connect`` and ``group_send
 
 from .paths import CHATPROJECT_DIR, REPO_DIR
 from .ports import free_port, wait_for_port
-from .redis import RedisUnavailable, RedisServer, ensure_redis
+from .redis import RedisServer, RedisUnavailable, ensure_redis
 from .servers import BackgroundServer, start_daphne
 
 __all__ = [

@@ -218,8 +218,10 @@ def main(argv: list[str]) -> int:
         elif command == "status":
             print(ensure_redis(start=False, log=to_stderr))
         elif command == "stop":
-            stopped = stop_project_server()
-            to_stderr("Redis: stopped the project's own server" if stopped else "Redis: not running")
+            if stop_project_server():
+                to_stderr("Redis: stopped the project's own server")
+            else:
+                to_stderr("Redis: the project's own server is not running")
         else:
             to_stderr("usage: python -m workbook.redis [ensure|status|stop]")
             return 2

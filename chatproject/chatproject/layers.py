@@ -16,7 +16,8 @@ def log_channel_layer() -> None:
             "Set REDIS_URL (for example redis://127.0.0.1:6379/0) to chat across processes."
         )
     else:
-        logger.info("Channel layer: %s at %s", backend.rsplit(".", 1)[-1], redacted(settings.REDIS_URL))
+        name = backend.rsplit(".", 1)[-1]
+        logger.info("Channel layer: %s at %s", name, redacted(settings.REDIS_URL))
 
 
 def redacted(url: str) -> str:

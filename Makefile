@@ -1,0 +1,70 @@
+# Two commands on a fresh machine: `make lab` and `make test`. Each sets up what it needs
+# (idempotent: run them as often as you like) and says what it does.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lab test lint format chat redis stop browser clean
+
+help:
+	@echo "make lab     set up, start Redis, open JupyterLab on notebooks/"
+	@echo "make test    set up, then lint and run every test"
+	@echo "make chat    run the finished chat at http://127.0.0.1:$(PORT)/chat/ (PORT=8001 to move it)"
+	@echo "make stop    stop the Redis server the project started"
+	@echo "make format  format the code with ruff"
+
+# Reinstall only when the requirements change
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	@echo "==> Creating $(VENV) and installing requirements.txt (a few minutes the first time)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements.txt
+	@$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+setup: $(STAMP)
+	@echo "==> $(VENV) is ready"
+
+lab: setup
+	@echo "==> Making Redis available"
+	@url=$$($(PY) -m workbook.redis ensure) || exit 1; \
+	echo "==> Opening JupyterLab on notebooks/ with REDIS_URL=$$url (Ctrl-C stops it)"; \
+	REDIS_URL=$$url exec $(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(LAB_ARGS)
+
+browser:
+	@bash scripts/ensure-chromium
+
+lint: setup
+	@echo "==> ruff check and ruff format --check"
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+test: setup browser lint
+	@echo "==> pytest (the tests start their own Redis and daphne processes on free ports)"
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+format: setup
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+
+chat: setup
+	@url=$$($(PY) -m workbook.redis ensure) || \
+		echo "==> No Redis: the chat runs with the in-memory layer (one process only)"; \
+	cd chatproject && ../$(PY) manage.py migrate --verbosity 0 && \
+	echo "==> The chat is at http://127.0.0.1:$(PORT)/chat/ (Ctrl-C stops it)" && \
+	REDIS_URL=$$url exec ../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
+
+redis: setup
+	@$(PY) -m workbook.redis ensure
+
+stop: setup
+	@$(PY) -m workbook.redis stop
+
+clean: stop
+	rm -rf $(VENV) .redis .pytest_cache .ruff_cache

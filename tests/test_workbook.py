@@ -1,0 +1,115 @@
+"""The workbook helpers: ports, Redis, background servers."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import workbook.redis as wredis
+from tests.conftest import require
+from workbook import BackgroundServer, RedisServer, RedisUnavailable, free_port, wait_for_port
+from workbook.ports import is_listening
+from workbook.servers import stop_all
+
+
+class TestPorts:
+    def test_free_port_is_free(self):
+        """free_port returns a port nothing listens on."""
+        assert not is_listening(free_port())
+
+    def test_wait_for_port_times_out(self):
+        """Waiting on a port nobody opens ends with TimeoutError, not a hang."""
+        with pytest.raises(TimeoutError, match="nothing listens"):
+            wait_for_port(free_port(), timeout=0.3)
+
+
+@pytest.fixture
+def no_local_redis(monkeypatch, tmp_path):
+    """ensure_redis sees no REDIS_URL, nothing on the default port, and a fresh .redis/."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr(wredis, "DEFAULT_LOCAL_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setattr(wredis, "REDIS_STATE_DIR", tmp_path)
+    monkeypatch.setattr(wredis, "_PROJECT_URL_FILE", tmp_path / "redis.url")
+
+
+class TestRedis:
+    def test_private_server_starts_and_stops(self, tmp_path):
+        """RedisServer runs a real redis-server on 127.0.0.1 and stops it on exit."""
+        require(wredis.server_binary() is not None, "no redis-server binary")
+        with RedisServer(tmp_path) as server:
+            assert wredis.server_version(server.url) >= wredis.MINIMUM_VERSION
+        assert wredis.server_version(server.url) is None
+
+    def test_redis_url_wins(self, monkeypatch, redis_url):
+        """A reachable REDIS_URL is used as it is."""
+        monkeypatch.setenv("REDIS_URL", redis_url)
+        assert wredis.ensure_redis(log=lambda _: None) == redis_url
+
+    def test_unreachable_redis_url_is_an_error(self, monkeypatch):
+        """A REDIS_URL where nothing answers is reported, not silently replaced."""
+        monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+        with pytest.raises(RedisUnavailable, match="no Redis answers"):
+            wredis.ensure_redis(log=lambda _: None)
+
+    def test_starts_the_project_server_once(self, no_local_redis):
+        """With no Redis around, ensure_redis starts one, reuses it, and stop ends it."""
+        require(wredis.server_binary() is not None, "no redis-server binary")
+        try:
+            url = wredis.ensure_redis(log=lambda _: None)
+            assert wredis.server_version(url) is not None
+            assert wredis.ensure_redis(log=lambda _: None) == url
+        finally:
+            assert wredis.stop_project_server()
+        assert wredis.server_version(url) is None
+
+    def test_without_starting_says_how_to_get_redis(self, no_local_redis):
+        """When it may not start a server, the error names the ways to get Redis."""
+        with pytest.raises(RedisUnavailable, match="docker compose up -d redis"):
+            wredis.ensure_redis(start=False, log=lambda _: None)
+
+    def test_command_line_prints_only_the_url(self, redis_url):
+        """`python -m workbook.redis` prints the URL alone on stdout, for REDIS_URL=$(...)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "workbook.redis", "ensure"],
+            env={**os.environ, "REDIS_URL": redis_url},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert result.stdout == redis_url + "\n"
+        assert "using REDIS_URL" in result.stderr
+
+
+def http_server(port: int) -> BackgroundServer:
+    command = [sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+    return BackgroundServer(command, port, name="http")
+
+
+class TestBackgroundServer:
+    def test_start_log_and_stop(self):
+        """A server starts on its port, its output is readable, and stop ends it."""
+        port = free_port()
+        with http_server(port) as server:
+            assert server.is_running()
+            assert "Serving HTTP" in server.log()
+        assert not server.is_running()
+        assert not is_listening(port)
+
+    def test_new_log_lines_returns_only_what_is_new(self):
+        """new_log_lines shows what happened since it was last called."""
+        with http_server(free_port()) as server:
+            assert any("Serving HTTP" in line for line in server.new_log_lines())
+            assert server.new_log_lines() == []
+
+    def test_a_failing_command_raises_with_its_output(self):
+        """A server that dies at start raises RuntimeError that shows its output."""
+        command = [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"]
+        with pytest.raises(RuntimeError, match="boom"):
+            BackgroundServer(command, free_port(), name="broken").start(timeout=3)
+
+    def test_stop_all_stops_forgotten_servers(self):
+        """The atexit guard stops every server that was never stopped."""
+        server = http_server(free_port()).start()
+        stop_all()
+        assert not server.is_running()

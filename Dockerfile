@@ -1,0 +1,38 @@
+# The "lab" service of docker-compose.yml: JupyterLab with the workbook and the chat installed.
+#   docker compose up -d          then   docker compose logs lab   for the URL with its token
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+# A non-root user. UID 1000 is the first user on most Linux laptops, so files it writes
+# into the bind-mounted notebooks/ and workspace/ folders belong to the attendee.
+ARG USER_UID=1000
+ARG USER_GID=1000
+RUN groupadd --gid "${USER_GID}" lab \
+    && useradd --uid "${USER_UID}" --gid lab --create-home --shell /bin/bash lab \
+    && install -d -o lab -g lab /home/lab/asgi-workbook
+
+WORKDIR /home/lab/asgi-workbook
+
+# The pinned dependencies first, so that editing the repo does not reinstall them
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+# Then the repo, owned by the user: the chat writes chatproject/db.sqlite3, attendees write
+# workspace/. The workbook package is installed in place, as outside Docker.
+COPY --chown=lab:lab . .
+RUN pip install --no-deps -e . \
+    && install -d -o lab -g lab notebooks workspace
+
+USER lab
+
+EXPOSE 8888
+
+# 0.0.0.0 inside the container only: docker-compose.yml publishes 8888 on the host's
+# 127.0.0.1. Token authentication stays on; the log shows the URL with the token.
+CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", \
+     "--ServerApp.root_dir=/home/lab/asgi-workbook/notebooks"]

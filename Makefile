@@ -25,7 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
 	@$(PY) -m pip install --quiet -r requirements.txt
-	@$(PY) -m pip install --quiet --no-deps -e .
+	@$(PY) -m pip install -qq --no-deps -e .
 	@touch $@
 
 setup: $(STAMP)

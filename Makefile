@@ -33,7 +33,7 @@ setup: $(STAMP)
 
 lab: setup
 	@echo "==> Making Redis available"
-	@url=$$($(PY) -m workbook.redis ensure) || exit 1; \
+	@url=$$($(PY) -m workbook redis ensure) || exit 1; \
 	echo "==> Opening JupyterLab on notebooks/ with REDIS_URL=$$url (Ctrl-C stops it)"; \
 	REDIS_URL=$$url exec $(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(LAB_ARGS)
 
@@ -54,17 +54,17 @@ format: setup
 	@$(VENV)/bin/ruff format .
 
 chat: setup
-	@url=$$($(PY) -m workbook.redis ensure) || \
+	@url=$$($(PY) -m workbook redis ensure) || \
 		echo "==> No Redis: the chat runs with the in-memory layer (one process only)"; \
 	cd chatproject && ../$(PY) manage.py migrate --verbosity 0 && \
 	echo "==> The chat is at http://127.0.0.1:$(PORT)/chat/ (Ctrl-C stops it)" && \
 	REDIS_URL=$$url exec ../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
 
 redis: setup
-	@$(PY) -m workbook.redis ensure
+	@$(PY) -m workbook redis ensure
 
 stop: setup
-	@$(PY) -m workbook.redis stop
+	@$(PY) -m workbook redis stop
 
 clean: stop
 	rm -rf $(VENV) .redis .pytest_cache .ruff_cache

@@ -69,9 +69,9 @@ class TestRedis:
             wredis.ensure_redis(start=False, log=lambda _: None)
 
     def test_command_line_prints_only_the_url(self, redis_url):
-        """`python -m workbook.redis` prints the URL alone on stdout, for REDIS_URL=$(...)."""
+        """`python -m workbook redis ensure` prints the URL alone on stdout, for $(...)."""
         result = subprocess.run(
-            [sys.executable, "-m", "workbook.redis", "ensure"],
+            [sys.executable, "-m", "workbook", "redis", "ensure"],
             env={**os.environ, "REDIS_URL": redis_url},
             capture_output=True,
             text=True,

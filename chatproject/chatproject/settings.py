@@ -112,5 +112,6 @@ LOGGING = {
     "loggers": {
         "chat": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "chatproject": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -1,0 +1,44 @@
+"""The workbook's command line, for the Makefile and for people.
+
+    python -m workbook redis ensure   print the URL of a usable Redis, starting one if need be
+    python -m workbook redis status   print it, starting nothing
+    python -m workbook redis stop     stop the project's own Redis server
+"""
+
+import sys
+
+from .redis import RedisUnavailable, ensure_redis, stop_project_server
+
+
+def log(text: str) -> None:
+    # Only results go to stdout, so that REDIS_URL=$(python -m workbook redis ensure) works
+    print(text, file=sys.stderr)
+
+
+def redis_command(action: str) -> int:
+    try:
+        if action == "ensure":
+            print(ensure_redis(log=log))
+        elif action == "status":
+            print(ensure_redis(start=False, log=log))
+        elif action == "stop":
+            stopped = stop_project_server()
+            log("Redis: stopped the project's own server" if stopped else "Redis: not running")
+        else:
+            log(__doc__)
+            return 2
+    except RedisUnavailable as error:
+        log(str(error))
+        return 1
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "redis":
+        return redis_command(argv[1])
+    log(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,8 @@
 """The workbook's command line, for the Makefile and for people.
 
-    python -m workbook redis ensure   print the URL of a usable Redis, starting one if need be
-    python -m workbook redis status   print it, starting nothing
-    python -m workbook redis stop     stop the project's own Redis server
+python -m workbook redis ensure   print the URL of a usable Redis, starting one if need be
+python -m workbook redis status   print it, starting nothing
+python -m workbook redis stop     stop the project's own Redis server
 """
 
 import sys

@@ -25,7 +25,10 @@ function enterRoom() {
 }
 
 roomInput.focus();
-roomInput.addEventListener("keyup", (e) => {
-    if (e.key === "Enter") document.querySelector("#room-name-submit").click();
+roomInput.addEventListener("keydown", (e) => {
+    // The Enter that confirms a Japanese (IME) conversion is not "enter the room"
+    if (e.key === "Enter" && !e.isComposing && e.keyCode !== 229) {
+        document.querySelector("#room-name-submit").click();
+    }
 });
 document.querySelector("#room-name-submit").addEventListener("click", enterRoom);

@@ -88,7 +88,7 @@ function sendMessage() {
     if (!message.trim()) return;
     if (!chatSocket || chatSocket.readyState !== WebSocket.OPEN) {
         // Keep the text in the box so nothing typed is lost while offline
-        setStatus("closed", "Not connected yet; your message is still in the box.");
+        appendEntry("notice", "Not connected right now; your message is still in the box.");
         return;
     }
     chatSocket.send(JSON.stringify({ message }));
@@ -96,8 +96,9 @@ function sendMessage() {
 }
 
 messageInput.focus();
-messageInput.addEventListener("keyup", (e) => {
-    if (e.key === "Enter") sendButton.click();
+messageInput.addEventListener("keydown", (e) => {
+    // The Enter that confirms a Japanese (IME) conversion is not "send"
+    if (e.key === "Enter" && !e.isComposing && e.keyCode !== 229) sendButton.click();
 });
 sendButton.addEventListener("click", sendMessage);
 connect();

@@ -1,0 +1,211 @@
+"""The chat pages in a real browser: headless Chromium against real daphne and Redis.
+
+Each browser context is an independent user (its own cookies, storage and sockets). Nothing
+here sleeps: Playwright's expect() polls until the page shows what it should, or times out.
+"""
+
+import os
+import re
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.conftest import require
+
+pytestmark = pytest.mark.browser
+
+# Debian's Chromium (browser downloads are impossible here); CHROMIUM points elsewhere
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# How long a page may take to connect, or a message to arrive
+TIMEOUT_MS = 10_000
+# A restarted server is found by the page's own backoff (0.5 s, 1 s, 2 s … with jitter)
+RECONNECT_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module; tests open their own contexts in it."""
+    require(os.access(CHROMIUM, os.X_OK), f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser):
+    """Make fresh browser contexts (one per user); all are closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def make() -> BrowserContext:
+        context = browser.new_context()
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def room_path(room: str) -> str:
+    """The room page's path as the browser shows it: the name percent-encoded as UTF-8."""
+    return f"/chat/{quote(room, safe='')}/"
+
+
+def open_room(context: BrowserContext, server, room: str = "demoroom") -> Page:
+    """Open the room page in a new tab of context and wait until its socket is open."""
+    page = context.new_page()
+    page.goto(server.url + room_path(room))
+    wait_until_connected(page)
+    return page
+
+
+def wait_until_connected(page: Page, timeout: float = TIMEOUT_MS) -> None:
+    expect(page.locator("#chat-status")).to_have_attribute("data-state", "open", timeout=timeout)
+
+
+def say(page: Page, text: str) -> None:
+    """Type text into the message box and press Enter, as a user would."""
+    box = page.locator("#chat-message-input")
+    box.fill(text)
+    box.press("Enter")
+    # The page empties the box once the message is on the socket
+    expect(box).to_have_value("")
+
+
+def messages(page: Page):
+    return page.locator("#chat-log li.message .text")
+
+
+def test_two_users_in_one_room_both_see_a_message(start_chat_server, new_context):
+    """A message typed by one user in demoroom appears in both users' logs."""
+    server = start_chat_server()
+    alice = open_room(new_context(), server)
+    bob = open_room(new_context(), server)
+
+    say(alice, "hogehoge")
+
+    expect(messages(alice)).to_have_text(["hogehoge"])
+    expect(messages(bob)).to_have_text(["hogehoge"])
+
+
+def test_a_user_in_another_room_does_not_receive_the_message(start_chat_server, new_context):
+    """A user in another room sees only that room's messages, never demoroom's."""
+    server = start_chat_server()
+    alice = open_room(new_context(), server)
+    bob = open_room(new_context(), server)
+    carol = open_room(new_context(), server, "otherroom")
+
+    say(alice, "hogehoge")
+    expect(messages(bob)).to_have_text(["hogehoge"])
+    # Carol's own message arriving proves her socket is live; anything sent to her before it
+    # (such as a leaked "hogehoge") would already be in her log
+    say(carol, "fugafuga")
+    expect(messages(carol)).to_have_text(["fugafuga"])
+    expect(messages(bob)).to_have_text(["hogehoge"])
+
+
+def test_japanese_room_name_from_the_index_page(start_chat_server, new_context):
+    """Typing 雑談 on the index page leads to its room, where two users can chat."""
+    server = start_chat_server()
+    alice = new_context().new_page()
+    alice.goto(server.url + "/chat/")
+    alice.locator("#room-name-input").fill("雑談")
+    alice.locator("#room-name-submit").click()
+
+    expect(alice).to_have_url(server.url + "/chat/%E9%9B%91%E8%AB%87/")
+    expect(alice.locator("h1")).to_have_text("雑談")
+    expect(alice.locator("#chat-status")).to_have_text("Connected to 雑談")
+    bob = open_room(new_context(), server, "雑談")
+
+    say(alice, "こんにちは")
+    expect(messages(bob)).to_have_text(["こんにちは"])
+    say(bob, "やあ")
+    expect(messages(alice)).to_have_text(["こんにちは", "やあ"])
+
+
+def test_html_in_a_message_is_shown_as_text(start_chat_server, new_context):
+    """Markup in a message appears as literal text and is never run or rendered."""
+    server = start_chat_server()
+    alice = open_room(new_context(), server)
+    bob = open_room(new_context(), server)
+    markup = '<img src=x onerror="window.__pwned=1"><b>bold</b>'
+
+    say(alice, markup)
+
+    for page in (bob, alice):
+        expect(messages(page)).to_have_count(1)
+        assert messages(page).text_content() == markup
+        expect(page.locator("#chat-log img")).to_have_count(0)
+        expect(page.locator("#chat-log b")).to_have_count(0)
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_index_page_refuses_bad_room_names(start_chat_server, new_context):
+    """An empty name or one with "/" shows an error on the index page instead of leaving it."""
+    server = start_chat_server()
+    page = new_context().new_page()
+    page.goto(server.url + "/chat/")
+    name_box = page.locator("#room-name-input")
+    error = page.locator("#room-name-error")
+    expect(error).to_be_hidden()
+
+    page.locator("#room-name-submit").click()
+    # The handler shows the error and returns in one go, so seeing it means it did not navigate
+    expect(error).to_be_visible()
+    expect(error).to_have_text("Type a room name first.")
+    expect(page).to_have_url(server.url + "/chat/")
+
+    name_box.fill("a/b")
+    name_box.press("Enter")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("cannot contain “/”")
+    expect(page).to_have_url(server.url + "/chat/")
+    expect(name_box).to_have_value("a/b")
+
+
+def test_room_page_reconnects_after_a_server_restart(start_chat_server, new_context):
+    """The room page notices the server going away, reconnects by itself, and chats again."""
+    server = start_chat_server()
+    alice = open_room(new_context(), server)
+    status = alice.locator("#chat-status")
+
+    server.stop()
+    # State and text checked together: "closed" with its countdown, between retries
+    expect(alice.locator("#chat-status[data-state=closed]")).to_contain_text(
+        re.compile(r"Disconnected; reconnecting in \d+\.\d s")
+    )
+
+    restarted = start_chat_server(port=server.port)
+    wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
+    expect(status).to_have_text("Connected to demoroom")
+    bob = open_room(new_context(), restarted)
+
+    say(alice, "hogehoge")
+    expect(messages(bob)).to_have_text(["hogehoge"])
+    # Alice hears her own message too: her new socket has joined the room's group again
+    expect(messages(alice)).to_have_text(["hogehoge"])
+
+
+def test_chat_log_still_answers_the_tutorials_value(start_chat_server, new_context):
+    """#chat-log.value reads like the tutorial's textarea: one line per message."""
+    server = start_chat_server()
+    alice = open_room(new_context(), server)
+    bob = open_room(new_context(), server)
+
+    say(alice, "hogehoge")
+    expect(messages(bob)).to_have_text(["hogehoge"])
+
+    assert "hogehoge\n" in bob.eval_on_selector("#chat-log", "el => el.value")
+    assert bob.eval_on_selector("#chat-log", "el => el.value") == "hogehoge\n"

@@ -35,7 +35,8 @@ RECONNECT_TIMEOUT_MS = 20_000
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium for the module; tests open their own contexts in it."""
-    require(os.access(CHROMIUM, os.X_OK), f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
+    missing = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)"
+    require(os.access(CHROMIUM, os.X_OK), missing)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

@@ -53,14 +53,31 @@ class TestRedis:
             wredis.ensure_redis(log=lambda _: None)
 
     def test_starts_the_project_server_once(self, no_local_redis):
-        """With no Redis around, ensure_redis starts one, reuses it, and stop ends it."""
+        """With keep_running, ensure_redis starts the shared server, reuses it, stop ends it."""
         require(wredis.server_binary() is not None, "no redis-server binary")
         try:
-            url = wredis.ensure_redis(log=lambda _: None)
+            url = wredis.ensure_redis(keep_running=True, log=lambda _: None)
             assert wredis.server_version(url) is not None
             assert wredis.ensure_redis(log=lambda _: None) == url
         finally:
             assert wredis.stop_project_server()
+        assert wredis.server_version(url) is None
+
+    def test_a_server_started_for_a_process_stops_with_it(self, no_local_redis):
+        """Without keep_running (a notebook), the server started ends with its process."""
+        require(wredis.server_binary() is not None, "no redis-server binary")
+        # The child sees no local Redis and no project server, like the test itself
+        script = (
+            "import workbook.redis as w\n"
+            f"w.DEFAULT_LOCAL_URL = {wredis.DEFAULT_LOCAL_URL!r}\n"
+            f"w._PROJECT_URL_FILE = w.Path({str(wredis._PROJECT_URL_FILE)!r})\n"
+            "print(w.ensure_redis(log=lambda _: 0))"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        )
+        url = result.stdout.strip()
+        assert url.startswith("redis://127.0.0.1:")
         assert wredis.server_version(url) is None
 
     def test_without_starting_says_how_to_get_redis(self, no_local_redis):

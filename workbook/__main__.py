@@ -18,7 +18,7 @@ def log(text: str) -> None:
 def redis_command(action: str) -> int:
     try:
         if action == "ensure":
-            print(ensure_redis(log=log))
+            print(ensure_redis(keep_running=True, log=log))
         elif action == "status":
             print(ensure_redis(start=False, log=log))
         elif action == "stop":

@@ -15,6 +15,7 @@ import atexit
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -182,8 +183,13 @@ def stop_project_server() -> bool:
     return url is not None and shutdown(url)
 
 
-def ensure_redis(start: bool = True, log=print) -> str:
-    """Return the URL of a usable Redis, starting the project's own server if need be."""
+def ensure_redis(start: bool = True, keep_running: bool = False, log=print) -> str:
+    """Return the URL of a usable Redis, starting one if need be.
+
+    A server started here belongs to this process and stops when it exits (a notebook's
+    kernel, say), unless keep_running: then it is the project's own long-lived server,
+    which ``make lab`` and ``make chat`` share and ``make stop`` stops.
+    """
     if os.environ.get("REDIS_URL"):
         url = os.environ["REDIS_URL"]
         if not is_usable(url):
@@ -199,6 +205,10 @@ def ensure_redis(start: bool = True, log=print) -> str:
         return url
     if not start:
         raise RedisUnavailable(HOW_TO_GET_REDIS)
-    url = start_project_server()
-    log(f"Redis: started the project's own server at {url} (stop it: make stop)")
-    return url
+    if keep_running:
+        url = start_project_server()
+        log(f"Redis: started the project's own server at {url} (make stop stops it)")
+        return url
+    server = RedisServer(Path(tempfile.mkdtemp(prefix="redis-"))).start()
+    log(f"Redis: started a server at {server.url}; it stops when this Python process ends")
+    return server.url

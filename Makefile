@@ -31,11 +31,13 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 	@echo "==> $(VENV) is ready"
 
+# Jupyter refuses to run as root unless told; containers and some CI machines are root
 lab: setup
 	@echo "==> Making Redis available"
 	@url=$$($(PY) -m workbook redis ensure) || exit 1; \
 	echo "==> Opening JupyterLab on notebooks/ with REDIS_URL=$$url (Ctrl-C stops it)"; \
-	REDIS_URL=$$url exec $(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(LAB_ARGS)
+	root=$$([ "$$(id -u)" = 0 ] && echo --allow-root); \
+	REDIS_URL=$$url exec $(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $$root $(LAB_ARGS)
 
 browser:
 	@bash scripts/ensure-chromium

@@ -6,6 +6,7 @@ with the in-memory channel layer; tests/test_live.py covers Redis and real proce
 
 import json
 import logging
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 import pytest
@@ -33,6 +34,19 @@ async def join(room: str, headers=(ORIGIN,)) -> WebsocketCommunicator:
     return communicator
 
 
+@asynccontextmanager
+async def users(*rooms: str):
+    """Join each room as a separate user; everyone disconnects afterwards, pass or fail."""
+    communicators = []
+    try:
+        for room in rooms:
+            communicators.append(await join(room))
+        yield communicators
+    finally:
+        for communicator in communicators:
+            await communicator.disconnect()
+
+
 async def say(communicator: WebsocketCommunicator, message: str) -> None:
     await communicator.send_json_to({"message": message})
 
@@ -40,43 +54,35 @@ async def say(communicator: WebsocketCommunicator, message: str) -> None:
 class TestChat:
     async def test_same_room_receives(self):
         """A message sent in a room reaches everyone in it, the sender included."""
-        alice, bob = await join("demoroom"), await join("demoroom")
-        await say(alice, "hogehoge")
-        for user in (alice, bob):
-            frame = await user.receive_json_from(timeout=2)
-            assert frame["message"] == "hogehoge"
-            assert frame["type"] == "message"
-            assert frame["room"] == "demoroom"
-            assert frame["time"].endswith("+00:00")
-        await alice.disconnect()
-        await bob.disconnect()
+        async with users("demoroom", "demoroom") as (alice, bob):
+            await say(alice, "hogehoge")
+            for user in (alice, bob):
+                frame = await user.receive_json_from(timeout=2)
+                assert frame["message"] == "hogehoge"
+                assert frame["type"] == "message"
+                assert frame["room"] == "demoroom"
+                assert frame["time"].endswith("+00:00")
 
     async def test_other_room_does_not_receive(self):
         """A message in one room never reaches a user in another."""
-        alice, carol = await join("demoroom"), await join("otherroom")
-        await say(alice, "hogehoge")
-        assert (await alice.receive_json_from(timeout=2))["message"] == "hogehoge"
-        assert await carol.receive_nothing(timeout=0.3)
-        await alice.disconnect()
-        await carol.disconnect()
+        async with users("demoroom", "otherroom") as (alice, carol):
+            await say(alice, "hogehoge")
+            assert (await alice.receive_json_from(timeout=2))["message"] == "hogehoge"
+            assert await carol.receive_nothing(timeout=0.3)
 
     @pytest.mark.parametrize("room", ["雑談", "チャット", "café", "a room with spaces!", "x" * 100])
     async def test_unicode_and_long_room_names(self, room):
         """Rooms named in any script, with spaces or at the 100-character limit, work."""
-        alice, bob = await join(room), await join(room)
-        await say(alice, "こんにちは")
-        assert (await bob.receive_json_from(timeout=2))["message"] == "こんにちは"
-        await alice.disconnect()
-        await bob.disconnect()
+        async with users(room, room) as (alice, bob):
+            await say(alice, "こんにちは")
+            assert (await bob.receive_json_from(timeout=2))["message"] == "こんにちは"
 
     async def test_similar_unicode_rooms_are_apart(self):
         """'café' and 'cafe' are different rooms, although their ASCII forms look alike."""
-        accent, plain = await join("café"), await join("cafe")
-        await say(accent, "bonjour")
-        assert (await accent.receive_json_from(timeout=2))["message"] == "bonjour"
-        assert await plain.receive_nothing(timeout=0.3)
-        await accent.disconnect()
-        await plain.disconnect()
+        async with users("café", "cafe") as (accent, plain):
+            await say(accent, "bonjour")
+            assert (await accent.receive_json_from(timeout=2))["message"] == "bonjour"
+            assert await plain.receive_nothing(timeout=0.3)
 
 
 class TestRefusedHandshakes:
@@ -123,32 +129,28 @@ class TestBadFrames:
     @pytest.mark.parametrize(("reason", "frame"), BAD_FRAMES.items(), ids=BAD_FRAMES)
     async def test_error_frame_to_the_sender_only(self, reason, frame, caplog):
         """A bad frame gets an error frame; the socket stays open; others notice nothing."""
-        sender, other = await join("demoroom"), await join("demoroom")
-        with caplog.at_level(logging.INFO):
-            await sender.send_to(**frame)
-            error = await sender.receive_json_from(timeout=2)
-        assert error["type"] == "error"
-        assert reason in error["error"]
-        assert await other.receive_nothing(timeout=0.2)
-        assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+        async with users("demoroom", "demoroom") as (sender, other):
+            with caplog.at_level(logging.INFO):
+                await sender.send_to(**frame)
+                error = await sender.receive_json_from(timeout=2)
+            assert error["type"] == "error"
+            assert reason in error["error"]
+            assert await other.receive_nothing(timeout=0.2)
+            assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
-        # The sender is still in the room and can chat
-        await say(sender, "still here")
-        assert (await other.receive_json_from(timeout=2))["message"] == "still here"
-        await sender.disconnect()
-        await other.disconnect()
+            # The sender is still in the room and can chat
+            await say(sender, "still here")
+            assert (await other.receive_json_from(timeout=2))["message"] == "still here"
 
     async def test_huge_frame_closes_only_the_sender(self):
         """A huge frame closes the sender's socket with 'message too big', nobody else's."""
-        sender, other = await join("demoroom"), await join("demoroom")
-        await sender.send_to(text_data="x" * (MAX_FRAME_LENGTH + 1))
-        assert "frame too big" in (await sender.receive_json_from(timeout=2))["error"]
-        closed = await sender.receive_output(timeout=2)
-        assert closed["type"] == "websocket.close"
-        assert closed["code"] == CLOSE_MESSAGE_TOO_BIG
+        async with users("demoroom", "demoroom") as (sender, other):
+            await sender.send_to(text_data="x" * (MAX_FRAME_LENGTH + 1))
+            assert "frame too big" in (await sender.receive_json_from(timeout=2))["error"]
+            closed = await sender.receive_output(timeout=2)
+            assert closed["type"] == "websocket.close"
+            assert closed["code"] == CLOSE_MESSAGE_TOO_BIG
 
-        third = await join("demoroom")
-        await say(third, "the room goes on")
-        assert (await other.receive_json_from(timeout=2))["message"] == "the room goes on"
-        await other.disconnect()
-        await third.disconnect()
+            async with users("demoroom") as (third,):
+                await say(third, "the room goes on")
+                assert (await other.receive_json_from(timeout=2))["message"] == "the room goes on"

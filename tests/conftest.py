@@ -64,3 +64,16 @@ def start_chat_server(redis_url, chat_database):
     yield start
     for server in servers:
         server.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How long each notebook took to run headless (the workbook's budget is 5 minutes)."""
+    from tests.test_notebooks import RUN_TIMES
+
+    if not RUN_TIMES:
+        return
+    terminalreporter.section("notebook run times (first and second run)")
+    for name, seconds in sorted(RUN_TIMES.items()):
+        terminalreporter.write_line(f"{name:40} " + "  ".join(f"{s:5.1f} s" for s in seconds))
+    total = sum(seconds[0] for seconds in RUN_TIMES.values())
+    terminalreporter.write_line(f"{'the whole workbook, run once':40} {total:5.1f} s")

@@ -1,8 +1,11 @@
 """The workbook helpers: ports, Redis, background servers."""
 
+import contextlib
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -118,6 +121,20 @@ class TestBackgroundServer:
         with http_server(free_port()) as server:
             assert any("Serving HTTP" in line for line in server.new_log_lines())
             assert server.new_log_lines() == []
+
+    def test_new_log_lines_waits_for_what_an_action_causes(self):
+        """With until=, new_log_lines waits for the line a request causes, then returns it."""
+        with http_server(free_port()) as server:
+            server.new_log_lines()
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(server.url + "/no-such-file")
+            lines = server.new_log_lines(until="no-such-file")
+            assert any('"GET /no-such-file HTTP/1.1" 404' in line for line in lines)
+
+    def test_new_log_lines_times_out_when_nothing_comes(self):
+        """Waiting for a line that never comes raises TimeoutError, not a silent empty list."""
+        with http_server(free_port()) as server, pytest.raises(TimeoutError, match="never"):
+            server.new_log_lines(until="never", timeout=0.3)
 
     def test_a_failing_command_raises_with_its_output(self):
         """A server that dies at start raises RuntimeError that shows its output."""

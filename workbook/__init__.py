@@ -4,19 +4,21 @@ They find free ports, make Redis available, and start and stop servers in the ba
 so that notebook cells can show the real ``websockets.connect`` and ``group_send``.
 """
 
-from .paths import CHATPROJECT_DIR, REPO_DIR
+from .paths import CHATPROJECT_DIR, REPO_DIR, WORKSPACE_DIR
 from .ports import free_port, wait_for_port
 from .redis import RedisServer, RedisUnavailable, ensure_redis
-from .servers import BackgroundServer, start_daphne
+from .servers import BackgroundServer, start_daphne, start_runserver
 
 __all__ = [
     "CHATPROJECT_DIR",
     "REPO_DIR",
+    "WORKSPACE_DIR",
     "BackgroundServer",
     "RedisServer",
     "RedisUnavailable",
     "ensure_redis",
     "free_port",
     "start_daphne",
+    "start_runserver",
     "wait_for_port",
 ]

@@ -12,15 +12,31 @@ class ExerciseFailed(AssertionError):
     """A solution that should pass its check did not."""
 
 
-def check(passed: bool, hint: str, must_pass: bool = False, well_done: str = "Correct!") -> bool:
+class Verdict:
+    """What a check returns: true if it passed. Shows nothing in a notebook (it printed already)."""
+
+    def __init__(self, passed: bool) -> None:
+        self.passed = passed
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Verdict(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        """The verdict is already printed; don't echo it as the cell's result."""
+
+
+def check(passed: bool, hint: str, must_pass: bool = False, well_done: str = "Correct!") -> Verdict:
     """Print ✓ and well_done, or ✗ and the hint; raise ExerciseFailed only if must_pass."""
     if passed:
         print(f"✓ {well_done}")
-        return True
+        return Verdict(True)
     if must_pass:
         raise ExerciseFailed(hint)
     print(f"✗ Not yet: {hint}")
-    return False
+    return Verdict(False)
 
 
 def check_value(
@@ -29,7 +45,7 @@ def check_value(
     hint: str,
     must_pass: bool = False,
     well_done: str = "Correct!",
-) -> bool:
+) -> Verdict:
     """check() for an answer that may be missing or raise: None means 'not done yet'."""
     if answer is None:
         return check(False, "the answer is still None. " + hint, must_pass)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -82,11 +83,32 @@ class BackgroundServer:
         """Everything the server has printed so far."""
         return self.log_path.read_text(errors="replace")
 
-    def new_log_lines(self) -> list[str]:
-        """The lines printed since the last call: what the last action caused."""
-        text = self.log()
-        fresh, self._log_offset = text[self._log_offset :], len(text)
+    def new_log_lines(self, until: str | None = None, timeout: float = 10.0) -> list[str]:
+        """The lines printed since the last call: what the last action caused.
+
+        A server logs a moment after it acts, so with until="WSDISCONNECT" this first waits
+        (up to timeout seconds) for a new line containing that text.
+        """
+        if until is not None:
+            self.wait_for_log(until, timeout)
+        fresh = self._unread()
+        self._log_offset += len(fresh)
         return fresh.splitlines()
+
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> None:
+        """Wait until a line not yet read by new_log_lines() contains text."""
+        deadline = time.monotonic() + timeout
+        while text not in self._unread():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} logged no {text!r} within {timeout:.0f} s")
+            if not self.is_running():
+                raise RuntimeError(f"{self.name} has stopped:\n{self.log()}")
+            time.sleep(0.05)
+
+    def _unread(self) -> str:
+        """The whole lines logged since the last new_log_lines() (a line being written waits)."""
+        text = self.log()[self._log_offset :]
+        return text[: text.rfind("\n") + 1]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server and wait for it (idempotent): SIGTERM first, SIGKILL if it hangs."""
@@ -135,9 +157,31 @@ def start_daphne(
     redis_url: str | None = None,
     cwd: Path = CHATPROJECT_DIR,
     env: Mapping[str, str] | None = None,
+    settings: str = "chatproject.settings",
 ) -> BackgroundServer:
-    """Start daphne serving the chat (by default) on 127.0.0.1 and a free port."""
+    """Start daphne serving the chat (by default) on 127.0.0.1 and a free port.
+
+    The same as `daphne -b 127.0.0.1 -p PORT chatproject.asgi:application` run in cwd.
+    """
     port = port or free_port()
     command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
-    environment = chat_environment(redis_url, **(env or {}))
+    environment = chat_environment(redis_url, **{"DJANGO_SETTINGS_MODULE": settings, **(env or {})})
     return BackgroundServer(command, port, cwd=cwd, env=environment, name="daphne").start()
+
+
+def start_runserver(
+    port: int | None = None,
+    redis_url: str | None = None,
+    cwd: Path = CHATPROJECT_DIR,
+    env: Mapping[str, str] | None = None,
+    settings: str = "chatproject.settings",
+) -> BackgroundServer:
+    """Start `python manage.py runserver 127.0.0.1:PORT` in cwd, in the background.
+
+    With daphne in INSTALLED_APPS this is daphne's development server: it reloads on code
+    changes and logs every WebSocket step (HANDSHAKING, CONNECT, ...) when DEBUG is on.
+    """
+    port = port or free_port()
+    command = [sys.executable, "manage.py", "runserver", f"{HOST}:{port}"]
+    environment = chat_environment(redis_url, **{"DJANGO_SETTINGS_MODULE": settings, **(env or {})})
+    return BackgroundServer(command, port, cwd=cwd, env=environment, name="runserver").start()

@@ -3,7 +3,7 @@
 import pytest
 
 from workbook.checks import ExerciseFailed
-from workbook.exercises import check_redis_version, check_reply_frame
+from workbook.exercises.welcome import check_redis_version, check_reply_frame
 
 
 class TestRedisVersion:

@@ -1,17 +1,11 @@
-"""The checks behind each notebook's exercises, one function per exercise.
-
-A check cell calls one with the attendee's answer; the hidden solution calls it again with
-``must_pass=True``. Each says in plain words what is still wrong.
-"""
+"""Checks for notebook 00 (welcome and setup check)."""
 
 import redis
 
-from .checks import check_value
-
-# 00 Welcome
+from ..checks import Verdict, check_value
 
 
-def check_redis_version(answer: object, redis_url: str, must_pass: bool = False) -> bool:
+def check_redis_version(answer: object, redis_url: str, must_pass: bool = False) -> Verdict:
     """Exercise 00.1: the version string of the Redis server at redis_url."""
     client = redis.Redis.from_url(redis_url)
     actual = client.info("server")["redis_version"]
@@ -25,7 +19,7 @@ def check_redis_version(answer: object, redis_url: str, must_pass: bool = False)
     )
 
 
-def check_reply_frame(answer: object, room: str, message: str, must_pass: bool = False) -> bool:
+def check_reply_frame(answer: object, room: str, message: str, must_pass: bool = False) -> Verdict:
     """Exercise 00.2: the parsed frame the chat sent back for a message in a room."""
 
     def is_right(frame) -> bool:

@@ -147,3 +147,28 @@ class TestBackgroundServer:
         server = http_server(free_port()).start()
         stop_all()
         assert not server.is_running()
+
+
+class TestSetupDjango:
+    def run(self, code: str, **env: str) -> subprocess.CompletedProcess:
+        environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env={**environment, **env}
+        )
+
+    def test_a_fresh_process_gets_the_chat_project_and_its_redis_layer(self):
+        """setup_django imports chatproject like manage.py would, with the Redis layer asked for."""
+        result = self.run(
+            "from workbook import setup_django; setup_django(redis_url='redis://127.0.0.1:1/0');"
+            "from django.conf import settings; import chat;"
+            "print(settings.CHANNEL_LAYERS['default']['BACKEND'])"
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "channels_redis.core.RedisChannelLayer"
+
+    def test_other_settings_after_setup_say_restart(self):
+        """Switching projects inside one process is refused with a clear message."""
+        result = self.run(
+            "from workbook import setup_django; setup_django(); setup_django('other.settings')"
+        )
+        assert "restart the kernel" in result.stderr

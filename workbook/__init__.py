@@ -6,6 +6,7 @@ so that notebook cells can show the real ``websockets.connect`` and ``group_send
 
 from .paths import CHATPROJECT_DIR, REPO_DIR, WORKSPACE_DIR
 from .ports import free_port, wait_for_port
+from .project import setup_django
 from .redis import RedisServer, RedisUnavailable, ensure_redis
 from .servers import BackgroundServer, start_daphne, start_runserver
 
@@ -18,6 +19,7 @@ __all__ = [
     "RedisUnavailable",
     "ensure_redis",
     "free_port",
+    "setup_django",
     "start_daphne",
     "start_runserver",
     "wait_for_port",

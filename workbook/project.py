@@ -1,0 +1,31 @@
+"""Use a Django project from inside a notebook's kernel, as manage.py would set it up."""
+
+import os
+import sys
+from pathlib import Path
+
+from .paths import CHATPROJECT_DIR
+
+
+def setup_django(
+    settings: str = "chatproject.settings",
+    project_dir: Path = CHATPROJECT_DIR,
+    redis_url: str | None = None,
+) -> None:
+    """Import the project like manage.py does: its folder on sys.path, settings, django.setup().
+
+    With redis_url the project's channel layer is that Redis (settings read REDIS_URL), so
+    group_send from a cell reaches the consumers of any server using the same Redis.
+    Django configures itself once per process: restart the kernel to switch projects.
+    """
+    import django
+    from django.apps import apps
+
+    if apps.ready and os.environ.get("DJANGO_SETTINGS_MODULE") != settings:
+        raise RuntimeError("Django is already set up with other settings: restart the kernel")
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings
+    django.setup()

@@ -17,6 +17,10 @@ from chatproject.asgi import application
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
+# Consumers use the database from worker threads (Channels closes stale connections there
+# before every handler), which needs a transactional test database
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture(autouse=True)
 def in_memory_layer(settings):

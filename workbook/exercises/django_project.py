@@ -1,0 +1,127 @@
+"""Checks for notebook 02 (the blog's Django project, step by step)."""
+
+from pathlib import Path
+
+from ..checks import Verdict, check, check_value
+from ..workspace import ProjectError, in_project, resolve_urls
+
+ASGI_PATH = "asgi_test.asgi.application"
+SETTINGS = "asgi_test.settings"
+
+_READ_APPLICATIONS = """
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+asgi = getattr(settings, "ASGI_APPLICATION", None)
+result = {"asgi": asgi, "wsgi": settings.WSGI_APPLICATION, "error": None, "callable": False}
+if asgi and ":" not in asgi:
+    try:
+        result["callable"] = callable(import_string(asgi))
+    except Exception as error:
+        result["error"] = f"{type(error).__name__}: {error}"
+"""
+
+
+def _asgi_setting_problem(project_dir: Path) -> str | None:
+    """What is wrong with ASGI_APPLICATION and WSGI_APPLICATION, or None."""
+    try:
+        found = in_project(project_dir, _READ_APPLICATIONS, SETTINGS)
+    except ProjectError as error:
+        return (
+            f"settings.py no longer loads ({error}); undo the last edit, "
+            "or run the notebook again from the top"
+        )
+    asgi = found["asgi"]
+    if asgi is None:
+        return (
+            "settings.py sets no ASGI_APPLICATION yet: replace the WSGI_APPLICATION line "
+            "with an ASGI_APPLICATION line"
+        )
+    if ":" in asgi:
+        return (
+            f"ASGI_APPLICATION is {asgi!r}: the colon form is for daphne's command line; "
+            "a Django setting is a dotted path, module.module.name, dots only"
+        )
+    if found["error"]:
+        return (
+            f"ASGI_APPLICATION is {asgi!r}, and Django cannot import it ({found['error']}); "
+            "it should name the variable `application` in asgi_test/asgi.py"
+        )
+    if not found["callable"]:
+        return f"{asgi!r} imports, but it is not an ASGI application (it cannot be called)"
+    if asgi != ASGI_PATH:
+        return f"ASGI_APPLICATION is {asgi!r}; it should name the application in asgi_test/asgi.py"
+    if found["wsgi"] is not None:
+        return (
+            "ASGI_APPLICATION is right, but WSGI_APPLICATION is still set: replace that "
+            "line instead of adding a new one, as the blog does"
+        )
+    return None
+
+
+def check_asgi_application(project_dir: Path, must_pass: bool = False) -> Verdict:
+    """Exercise 02.1: settings.py sets ASGI_APPLICATION to the project's application, no WSGI."""
+    problem = _asgi_setting_problem(project_dir)
+    return check(
+        problem is None,
+        problem or "",
+        must_pass,
+        well_done=f"Correct: ASGI_APPLICATION = {ASGI_PATH!r}, and WSGI_APPLICATION is gone.",
+    )
+
+
+def _room_url_problem(project_dir: Path) -> str | None:
+    """What is wrong with how /chat/ and /chat/demoroom/ resolve, or None."""
+    try:
+        index, room = resolve_urls(project_dir, "/chat/", "/chat/demoroom/", settings=SETTINGS)
+    except ProjectError as error:
+        return f"the URLconf no longer loads ({error}); look at chatapp/route.py"
+    if room.view is None:
+        return (
+            "/chat/demoroom/ matches no URL pattern (a 404). include('chatapp.route') has "
+            "already taken 'chat/', so the pattern to add in chatapp/route.py is "
+            "'<str:room_name>/', without a leading slash"
+        )
+    if room.view != "chatapp.controller.room":
+        return f"/chat/demoroom/ goes to {room.view}; send it to controller.room"
+    if room.kwargs != {"room_name": "demoroom"}:
+        return (
+            f"controller.room is called with {room.kwargs}; it takes an argument named "
+            "room_name, so name the part of the path <str:room_name>"
+        )
+    if index.view != "chatapp.controller.index":
+        return "/chat/ no longer reaches controller.index: keep path('', controller.index)"
+    return None
+
+
+def check_room_url(project_dir: Path, must_pass: bool = False) -> Verdict:
+    """Exercise 02.2: /chat/demoroom/ resolves to controller.room with room_name='demoroom'."""
+    problem = _room_url_problem(project_dir)
+    return check(
+        problem is None,
+        problem or "",
+        must_pass,
+        well_done="Correct: /chat/demoroom/ calls controller.room(request, room_name='demoroom').",
+    )
+
+
+def check_shared_message(answer: object, message: str, must_pass: bool = False) -> Verdict:
+    """Exercise 02.3: what a second socket in the room received, parsed with json.loads."""
+
+    def is_right(frame: object) -> bool:
+        assert not isinstance(frame, str | bytes), (
+            "that is the frame's raw text; parse it with json.loads()"
+        )
+        assert isinstance(frame, dict), f"the answer is a {type(frame).__name__}, not a dict"
+        assert frame.get("message") == message, (
+            f"the frame carries {frame.get('message')!r}, not {message!r}"
+        )
+        return True
+
+    return check_value(
+        answer,
+        is_right,
+        f"send {message!r} on one socket and receive on the other, in the same room",
+        must_pass,
+        well_done=f"Correct: the room's group sent {message!r} to the other socket too.",
+    )

@@ -1,0 +1,116 @@
+"""Checks for notebook 05 (channel layers and group_send)."""
+
+import asyncio
+import json
+from typing import Any
+
+import redis
+from websockets.exceptions import ConnectionClosed
+
+from ..checks import Verdict, check, check_value
+
+
+async def _frames_until(websocket: Any, text: str, timeout: float) -> tuple[list[dict], str]:
+    """The frames a client received within timeout, and why reading stopped."""
+    frames: list[dict] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = json.loads(await websocket.recv())
+                frames.append(frame)
+                if frame.get("message") == text:
+                    return frames, "found"
+    except TimeoutError:
+        return frames, "timeout"
+    except ConnectionClosed:
+        return frames, "closed"
+
+
+async def check_lobby_announcement(
+    event: object, lobby: Any, text: str, must_pass: bool = False, timeout: float = 1.0
+) -> Verdict:
+    """Exercise 05.1: the event sent with group_send reached the client in room lobby."""
+    if event is None:
+        return check_value(None, bool, "build the event dict and group_send it", must_pass)
+    frames, outcome = await _frames_until(lobby, text, timeout)
+    if outcome == "found":
+        return check(True, "", must_pass, well_done=f"Correct: the lobby client received {text!r}.")
+    if outcome == "closed":
+        hint = (
+            "the lobby connection closed: the consumer failed on your event. It needs "
+            '"type": "chat.message" (handled by chat_message) and both "message" and "time". '
+            "Re-run the cell that opens `lobby`, then try again"
+        )
+    elif frames:
+        got = [frame.get("message") for frame in frames]
+        hint = f"the lobby client received {got}, not {text!r}: check the event's 'message'"
+    else:
+        hint = (
+            f"the lobby client received nothing within {timeout:g} s. Did you await "
+            "channel_layer.group_send(...) with the group name chat_lobby (not the room name, "
+            "not the Redis key)?"
+        )
+    return check(False, hint, must_pass)
+
+
+def check_group_members(
+    members: object, redis_url: str, room: str, must_pass: bool = False, prefix: str = "asgi"
+) -> Verdict:
+    """Exercise 05.2: the channel names in a room's group, as Redis holds them right now."""
+    # chat is importable once setup_django() has put chatproject/ on sys.path
+    from chat.rooms import group_name_for
+
+    key = f"{prefix}:group:{group_name_for(room)}"
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    actual = set(client.zrange(key, 0, -1))
+    client.close()
+
+    def is_right(answer) -> bool:
+        assert not isinstance(answer, str | bytes), "give the list of names, not one string"
+        names = list(answer)
+        assert not any(isinstance(name, bytes) for name in names), (
+            "these are bytes: read them with the client r (decode_responses=True) or .decode() them"
+        )
+        assert not any(isinstance(name, tuple) for name in names), (
+            "these are (name, score) pairs: leave out withscores=True"
+        )
+        assert len(names) == len(actual), (
+            f"the group has {len(actual)} names, your list {len(names)}: read the whole key"
+        )
+        assert set(names) == actual, "these are not the names in the group of that room"
+        return True
+
+    return check_value(
+        members,
+        is_right,
+        f"list the keys asgi:group:*, find the one for room {room}, and ZRANGE it from 0 to -1",
+        must_pass,
+        well_done=f"Correct: {key} holds {len(actual)} channel names.",
+    )
+
+
+def check_kept_messages(kept: object, capacity: int, sent: int, must_pass: bool = False) -> Verdict:
+    """Exercise 05.3: which numbered messages a full channel kept when group_send went on."""
+    expected = list(range(min(capacity, sent)))
+
+    def is_right(answer) -> bool:
+        numbers = list(answer)
+        assert numbers, "the list is empty: receive the messages waiting in the channel"
+        newest = list(range(sent - len(numbers), sent))
+        assert numbers != newest or numbers == expected, (
+            "these are the newest messages: a full channel keeps the ones it already has"
+        )
+        assert len(numbers) <= capacity, f"a channel of capacity {capacity} holds no more"
+        assert numbers == expected, f"you received {numbers}"
+        return True
+
+    return check_value(
+        kept,
+        is_right,
+        f"group_send {sent} numbered messages without receiving, then receive the waiting ones",
+        must_pass,
+        well_done=(
+            f"Correct: the first {capacity} stayed; the other {sent - capacity} were dropped "
+            "without an error."
+        ),
+    )

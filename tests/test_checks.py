@@ -2,7 +2,7 @@
 
 import pytest
 
-from workbook.checks import ExerciseFailed, check, check_value
+from workbook.checks import ExerciseFailed, check, check_problem, check_value
 
 
 def test_pass_prints_a_tick(capsys):
@@ -33,3 +33,10 @@ def test_check_value_reports_errors_of_the_answer(capsys):
     """If judging the answer raises, the error is part of the explanation."""
     assert not check_value("x", lambda answer: answer["key"], "use a dict")
     assert "TypeError" in capsys.readouterr().out
+
+
+def test_check_problem_passes_only_without_a_problem(capsys):
+    """A finder's None passes; its plain-words problem is the hint that fails."""
+    assert check_problem(None, well_done="All right")
+    assert not check_problem("the key is missing")
+    assert "✗ Not yet: the key is missing" in capsys.readouterr().out

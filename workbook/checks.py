@@ -54,3 +54,10 @@ def check_value(
     except Exception as error:  # the attendee's code may fail in any way
         return check(False, f"{type(error).__name__}: {error}. {hint}", must_pass)
     return check(passed, hint, must_pass, well_done)
+
+
+def check_problem(
+    problem: str | None, must_pass: bool = False, well_done: str = "Correct!"
+) -> Verdict:
+    """check() for a finder that returns what is wrong in plain words, or None when all is right."""
+    return check(problem is None, problem or "", must_pass, well_done)

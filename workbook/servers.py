@@ -165,8 +165,7 @@ def start_daphne(
     """
     port = port or free_port()
     command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
-    environment = chat_environment(redis_url, **{"DJANGO_SETTINGS_MODULE": settings, **(env or {})})
-    return BackgroundServer(command, port, cwd=cwd, env=environment, name="daphne").start()
+    return _start_project_server("daphne", command, port, redis_url, cwd, env, settings)
 
 
 def start_runserver(
@@ -183,5 +182,17 @@ def start_runserver(
     """
     port = port or free_port()
     command = [sys.executable, "manage.py", "runserver", f"{HOST}:{port}"]
+    return _start_project_server("runserver", command, port, redis_url, cwd, env, settings)
+
+
+def _start_project_server(
+    name: str,
+    command: list[str],
+    port: int,
+    redis_url: str | None,
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    settings: str,
+) -> BackgroundServer:
     environment = chat_environment(redis_url, **{"DJANGO_SETTINGS_MODULE": settings, **(env or {})})
-    return BackgroundServer(command, port, cwd=cwd, env=environment, name="runserver").start()
+    return BackgroundServer(command, port, cwd=cwd, env=environment, name=name).start()

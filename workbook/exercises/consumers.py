@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import SynchronousOnlyOperation
 from django.urls import re_path
 
-from ..checks import Verdict, check, check_value
+from ..checks import Verdict, check_problem, check_value
 
 # Seconds a check waits for one answer from the application
 TIMEOUT = 1.0
@@ -112,9 +112,8 @@ async def check_shout_consumer(consumer: type | None, must_pass: bool = False) -
     if consumer is None:
         return check_value(None, bool, "write the class ShoutConsumer", must_pass)
     problem = await shout_problem(consumer)
-    return check(
-        problem is None,
-        problem or "",
+    return check_problem(
+        problem,
         must_pass,
         well_done="Correct: HOGEHOGE went back to the sender, and nobody else heard it.",
     )
@@ -165,9 +164,8 @@ async def check_echo_application(application: Callable | None, must_pass: bool =
     if application is None:
         return check_value(None, bool, "build echo_application", must_pass)
     problem = await echo_problem(application)
-    return check(
-        problem is None,
-        problem or "",
+    return check_problem(
+        problem,
         must_pass,
         well_done=f"Correct: {ECHO_ORIGIN} gets its echo, other sites get a refusal (403).",
     )
@@ -206,9 +204,8 @@ async def check_user_count_consumer(consumer: type | None, must_pass: bool = Fal
     if consumer is None:
         return check_value(None, bool, "write the class UserCountConsumer", must_pass)
     problem = await user_count_problem(consumer)
-    return check(
-        problem is None,
-        problem or "",
+    return check_problem(
+        problem,
         must_pass,
         well_done="Correct: the query ran in a worker thread, the consumer stayed async.",
     )

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ..checks import Verdict, check, check_value
+from ..checks import Verdict, check_problem, check_value
 from ..workspace import ProjectError, in_project, resolve_urls
 
 ASGI_PATH = "asgi_test.asgi.application"
@@ -62,9 +62,8 @@ def _asgi_setting_problem(project_dir: Path) -> str | None:
 def check_asgi_application(project_dir: Path, must_pass: bool = False) -> Verdict:
     """Exercise 02.1: settings.py sets ASGI_APPLICATION to the project's application, no WSGI."""
     problem = _asgi_setting_problem(project_dir)
-    return check(
-        problem is None,
-        problem or "",
+    return check_problem(
+        problem,
         must_pass,
         well_done=f"Correct: ASGI_APPLICATION = {ASGI_PATH!r}, and WSGI_APPLICATION is gone.",
     )
@@ -97,9 +96,8 @@ def _room_url_problem(project_dir: Path) -> str | None:
 def check_room_url(project_dir: Path, must_pass: bool = False) -> Verdict:
     """Exercise 02.2: /chat/demoroom/ resolves to controller.room with room_name='demoroom'."""
     problem = _room_url_problem(project_dir)
-    return check(
-        problem is None,
-        problem or "",
+    return check_problem(
+        problem,
         must_pass,
         well_done="Correct: /chat/demoroom/ calls controller.room(request, room_name='demoroom').",
     )

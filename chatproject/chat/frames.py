@@ -6,6 +6,8 @@ a tutorial client that reads ``data.message`` still works.
 """
 
 import json
+from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 # Longest chat message, in characters. Longer ones get an error frame.
 MAX_MESSAGE_LENGTH = 4000
@@ -19,6 +21,20 @@ MAX_FRAME_LENGTH = 64 * 1024
 CLOSE_MESSAGE_TOO_BIG = 4009
 
 
+# Most messages one history frame carries; a client asks again for the rest ("more": true)
+HISTORY_PAGE_SIZE = 200
+# Most recent messages a client may ask for with ?recent=N
+MAX_RECENT = 100
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    """A client asks for the messages after an id it saw, or for the last few."""
+
+    after: int | None = None
+    recent: int | None = None
+
+
 class BadFrame(ValueError):
     """A client frame the chat refuses. ``close_code`` is set when the socket must close."""
 
@@ -29,6 +45,43 @@ class BadFrame(ValueError):
 
 def read_chat_message(text_data: str | None, bytes_data: bytes | None = None) -> str:
     """Return the chat text in a client frame, or raise BadFrame saying what was wrong."""
+    frame = read_client_frame(text_data, bytes_data)
+    if isinstance(frame, HistoryRequest):
+        raise BadFrame('frame asks for history; send {"message": "<text>"}')
+    return frame
+
+
+def read_client_frame(
+    text_data: str | None, bytes_data: bytes | None = None
+) -> str | HistoryRequest:
+    """A chat message's text, or a history request; BadFrame says what was wrong."""
+    payload = _read_json_object(text_data)
+    if payload.get("type") == "history":
+        return HistoryRequest(after=_message_id(payload.get("after"), "after"))
+    return _valid_message_text(payload.get("message"))
+
+
+def read_history_query(query_string: bytes) -> HistoryRequest | None:
+    """What the socket URL's ?after=<id> or ?recent=<n> asks for (None: no history)."""
+    query = parse_qs(query_string.decode("latin-1"))
+    if "after" in query:
+        return HistoryRequest(after=_message_id(query["after"][-1], "after"))
+    if "recent" in query:
+        recent = _message_id(query["recent"][-1], "recent")
+        return HistoryRequest(recent=min(max(recent, 1), MAX_RECENT))
+    return None
+
+
+def _message_id(value: object, name: str) -> int:
+    """A non-negative integer from JSON or a query string, or BadFrame."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadFrame(f'"{name}" must be a message id (a whole number ≥ 0), not {value!r}')
+    return value
+
+
+def _read_json_object(text_data: str | None) -> dict:
     if text_data is None:
         raise BadFrame('binary frames are not supported; send {"message": "<text>"} as text')
     if len(text_data) > MAX_FRAME_LENGTH:
@@ -36,8 +89,7 @@ def read_chat_message(text_data: str | None, bytes_data: bytes | None = None) ->
             f"frame too big ({len(text_data)} characters; the limit is {MAX_FRAME_LENGTH})",
             CLOSE_MESSAGE_TOO_BIG,
         )
-    payload = _parse_json_object(text_data)
-    return _valid_message_text(payload.get("message"))
+    return _parse_json_object(text_data)
 
 
 def _parse_json_object(text_data: str) -> dict:
@@ -87,3 +139,24 @@ def encode(frame: dict) -> str:
 
 def error_frame(reason: str) -> str:
     return encode({"type": "error", "error": reason})
+
+
+def message_frame(event: dict, room: str) -> dict:
+    """The frame for one chat message (a saved one carries its id and author)."""
+    frame = {"type": "message", "message": event["message"], "room": room, "time": event["time"]}
+    for key in ("id", "author", "guest"):
+        if key in event:
+            frame[key] = event[key]
+    return frame
+
+
+def history_frame(messages: list[dict], room: str, more: bool) -> str:
+    """Saved messages, oldest first; "more" says that a later page follows on request."""
+    return encode(
+        {
+            "type": "history",
+            "room": room,
+            "messages": [message_frame(message, room) for message in messages],
+            "more": more,
+        }
+    )

@@ -3,6 +3,7 @@ from django.urls import URLResolver, get_script_prefix, reverse
 from django.urls.resolvers import RegexPattern
 
 from . import frames, routing
+from .authors import guest_name_for
 from .rooms import MAX_ROOM_NAME_LENGTH
 
 
@@ -18,7 +19,11 @@ def room(request, room_name):
         # Relative, so the page finds its socket under any prefix a proxy adds to the URL
         "socket_path": relative_path(page_path, socket_path),
         "max_message_length": frames.MAX_MESSAGE_LENGTH,
+        "recent_count": frames.MAX_RECENT // 2,
     }
+    if not request.user.is_authenticated:
+        # The socket reads the same session: this is the name the room will show
+        context["guest_name"] = guest_name_for(request.session)
     return render(request, "chat/room.html", context)
 
 

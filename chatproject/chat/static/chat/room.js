@@ -1,18 +1,27 @@
 // The room page: one WebSocket to the room, reopened with backoff whenever it drops.
+// Every reconnect asks for the messages after the last id shown, and ids already shown are
+// skipped: a dropped connection leaves no gap and shows nothing twice.
 "use strict";
 
 const roomName = JSON.parse(document.getElementById("room-name").textContent);
 const socketPath = JSON.parse(document.getElementById("socket-path").textContent);
+const recentCount = JSON.parse(document.getElementById("recent-count").textContent);
 
 const chatLog = document.querySelector("#chat-log");
 const statusLine = document.querySelector("#chat-status");
 const messageInput = document.querySelector("#chat-message-input");
 const sendButton = document.querySelector("#chat-message-submit");
 
+// Ids of the messages on the page, and the highest: where a reconnect picks up
+const shownIds = new Set();
+let lastId = null;
+
 // The socket lives where the page lives: same host, same path prefix, wss: under https:
 function socketUrl() {
     const url = new URL(socketPath, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    if (lastId === null) url.searchParams.set("recent", recentCount);
+    else url.searchParams.set("after", lastId);
     return url.href;
 }
 
@@ -29,7 +38,7 @@ function setStatus(state, text) {
 }
 
 // Every piece of user data goes in through textContent, never innerHTML
-function appendEntry(kind, text, time) {
+function appendEntry(kind, text, time, author) {
     const entry = document.createElement("li");
     entry.className = kind;
     if (time) {
@@ -37,6 +46,12 @@ function appendEntry(kind, text, time) {
         stamp.dateTime = time;
         stamp.textContent = new Date(time).toLocaleTimeString();
         entry.append(stamp);
+    }
+    if (author) {
+        const name = document.createElement("span");
+        name.className = "author";
+        name.textContent = author;
+        entry.append(name);
     }
     const body = document.createElement("span");
     body.className = "text";
@@ -68,8 +83,12 @@ function connect() {
         const data = JSON.parse(e.data);
         if (data.type === "error") {
             appendEntry("notice", `Not sent: ${data.error}`);
+        } else if (data.type === "history") {
+            data.messages.forEach(showMessage);
+            // A long absence comes back in pages: ask for the next one
+            if (data.more) chatSocket.send(JSON.stringify({ type: "history", after: lastId }));
         } else if (typeof data.message === "string") {
-            appendEntry("message", data.message, data.time);
+            showMessage(data);
         }
     };
 
@@ -81,6 +100,16 @@ function connect() {
         setStatus("closed", `Disconnected; reconnecting in ${(delay / 1000).toFixed(1)} s…`);
         setTimeout(connect, delay);
     };
+}
+
+// A message arrives twice when it was saved while the socket reconnected: show it once
+function showMessage(data) {
+    if (Number.isInteger(data.id)) {
+        if (shownIds.has(data.id)) return;
+        shownIds.add(data.id);
+        lastId = Math.max(lastId ?? 0, data.id);
+    }
+    appendEntry("message", data.message, data.time, data.author);
 }
 
 function sendMessage() {

@@ -1,0 +1,32 @@
+"""How fast one connection may send: a token bucket, so short bursts pass and floods don't."""
+
+import time
+from collections.abc import Callable
+
+# Five messages a second on average, up to ten in a burst (a pasted list, a quick reply)
+MESSAGES_PER_SECOND = 5.0
+BURST = 10
+
+
+class RateLimit:
+    def __init__(
+        self,
+        rate: float = MESSAGES_PER_SECOND,
+        burst: int = BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self.tokens = float(burst)
+        self.updated = clock()
+
+    def allow(self) -> bool:
+        """Take one token if there is one: True means the message may go."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True

@@ -5,8 +5,10 @@ them, because a test that can silently skip in CI is a test that does not exist.
 """
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,16 +40,24 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def chat_database(tmp_path_factory) -> str:
-    """A migrated SQLite file that live servers share (they cannot use pytest-django's)."""
-    path = str(tmp_path_factory.mktemp("db") / "chat.sqlite3")
+def migrated_database(tmp_path_factory) -> Path:
+    """A migrated SQLite file, made once per run; each test gets a copy (chat_database)."""
+    path = tmp_path_factory.mktemp("db") / "migrated.sqlite3"
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
         cwd=CHATPROJECT_DIR,
-        env={**os.environ, "DJANGO_SQLITE_PATH": path},
+        env={**os.environ, "DJANGO_SQLITE_PATH": str(path)},
         check=True,
     )
     return path
+
+
+@pytest.fixture
+def chat_database(migrated_database, tmp_path) -> str:
+    """The database that this test's live servers share: empty rooms, no history."""
+    path = tmp_path / "chat.sqlite3"
+    shutil.copyfile(migrated_database, path)
+    return str(path)
 
 
 @pytest.fixture
@@ -57,7 +67,8 @@ def start_chat_server(redis_url, chat_database):
 
     def start(redis: str | None = redis_url, port: int | None = None, **env: str):
         environment = {"DJANGO_SQLITE_PATH": chat_database, **env}
-        server = start_daphne(port=port, redis_url=redis, env=environment)
+        # The copy is migrated already
+        server = start_daphne(port=port, redis_url=redis, env=environment, migrate=False)
         servers.append(server)
         return server
 

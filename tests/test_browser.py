@@ -210,3 +210,89 @@ def test_chat_log_still_answers_the_tutorials_value(start_chat_server, new_conte
 
     assert "hogehoge\n" in bob.eval_on_selector("#chat-log", "el => el.value")
     assert bob.eval_on_selector("#chat-log", "el => el.value") == "hogehoge\n"
+
+
+def test_reloading_the_page_shows_the_history(start_chat_server, new_context):
+    """The room keeps its messages: a reload (or a new visitor) shows them, with authors."""
+    server = start_chat_server()
+    alice = open_room(new_context(), server)
+    say(alice, "hogehoge")
+    say(alice, "fugafuga")
+    expect(messages(alice)).to_have_text(["hogehoge", "fugafuga"])
+    name = alice.locator("#chat-identity strong").text_content()
+
+    alice.reload()
+    wait_until_connected(alice)
+    expect(messages(alice)).to_have_text(["hogehoge", "fugafuga"])
+    expect(alice.locator("#chat-log li.message .author")).to_have_text([name, name])
+    bob = open_room(new_context(), server)
+    expect(messages(bob)).to_have_text(["hogehoge", "fugafuga"])
+
+
+def test_messages_sent_while_the_page_was_cut_off_appear_once(start_chat_server, new_context):
+    """Alice's server is killed; Bob chats through another process; her page catches up."""
+    first, second = start_chat_server(), start_chat_server()
+    alice = open_room(new_context(), first)
+    bob = open_room(new_context(), second)
+    say(bob, "before")
+    expect(messages(alice)).to_have_text(["before"])
+
+    first.kill()
+    expect(alice.locator("#chat-status[data-state=closed]")).to_be_visible()
+    for text in ("while you were away", "and this"):
+        say(bob, text)
+    expect(messages(bob)).to_have_text(["before", "while you were away", "and this"])
+
+    start_chat_server(port=first.port)
+    wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
+    expect(messages(alice)).to_have_text(["before", "while you were away", "and this"])
+    say(alice, "back")
+    expect(messages(bob)).to_have_text(["before", "while you were away", "and this", "back"])
+    expect(messages(alice)).to_have_text(["before", "while you were away", "and this", "back"])
+
+
+def test_who_is_here_and_who_is_typing(start_chat_server, new_context):
+    """Both names are listed; Bob sees Alice typing until her message arrives."""
+    server = start_chat_server()
+    # A room of its own: servers stopped by other tests leave entries for CHAT_PRESENCE_TTL
+    alice = open_room(new_context(), server, "who-is-here")
+    bob = open_room(new_context(), server, "who-is-here")
+    alice_name = alice.locator("#chat-identity strong").text_content()
+    bob_name = bob.locator("#chat-identity strong").text_content()
+    both = sorted([alice_name, bob_name])
+    expect(alice.locator("#chat-presence li")).to_have_text(both)
+    expect(bob.locator("#chat-presence li")).to_have_text(both)
+
+    alice.locator("#chat-message-input").press_sequentially("hoge")
+    expect(bob.locator("#chat-typing")).to_have_text(f"{alice_name} is typing…")
+    expect(alice.locator("#chat-typing")).to_have_text("")
+    alice.locator("#chat-message-input").press("Enter")
+    expect(messages(bob)).to_have_text(["hoge"])
+    expect(bob.locator("#chat-typing")).to_have_text("")
+
+    bob.close()
+    expect(alice.locator("#chat-presence li")).to_have_text([alice_name])
+
+
+def test_a_signed_up_user_and_a_guest_chat(start_chat_server, new_context):
+    """Alice signs up and lands in the room under her name; Bob is a guest; each sees who."""
+    server = start_chat_server()
+    alice = new_context().new_page()
+    alice.goto(f"{server.url}/accounts/signup/?next={room_path('demoroom')}")
+    alice.locator("#id_username").fill("alice")
+    alice.locator("#id_password1").fill("a long passphrase 雑談")
+    alice.locator("#id_password2").fill("a long passphrase 雑談")
+    alice.get_by_role("button", name="Sign up").click()
+    expect(alice).to_have_url(server.url + room_path("demoroom"))
+    expect(alice.locator("#chat-identity strong")).to_have_text("alice")
+    wait_until_connected(alice)
+
+    bob = open_room(new_context(), server)
+    bob_name = bob.locator("#chat-identity strong").text_content()
+    assert bob_name.startswith("guest-")
+
+    say(alice, "hogehoge")
+    say(bob, "fugafuga")
+    for page in (alice, bob):
+        expect(messages(page)).to_have_text(["hogehoge", "fugafuga"])
+        expect(page.locator("#chat-log li.message .author")).to_have_text(["alice", bob_name])

@@ -4,13 +4,21 @@ import json
 
 import pytest
 
+from chat import frames
 from chat.frames import (
     CLOSE_MESSAGE_TOO_BIG,
     MAX_FRAME_LENGTH,
     MAX_MESSAGE_LENGTH,
+    MAX_RECENT,
     BadFrame,
+    HistoryRequest,
     encode,
+    error_frame,
+    history_frame,
+    message_frame,
     read_chat_message,
+    read_client_frame,
+    read_history_query,
 )
 
 
@@ -62,3 +70,133 @@ def test_huge_frames_close_with_4009_before_parsing():
 def test_encode_keeps_unicode_readable():
     """Server frames carry 雑談 as UTF-8 text, not \\u escapes."""
     assert encode({"message": "雑談"}) == '{"message": "雑談"}'
+
+
+def test_client_frame_is_a_message_or_a_history_request():
+    """{"message": …} gives the text; {"type": "history", "after": id} a history request."""
+    assert read_client_frame('{"message": "hi"}') == "hi"
+    assert read_client_frame('{"type": "history", "after": 7}') == HistoryRequest(after=7)
+    assert read_client_frame('{"type": "history", "after": "7"}') == HistoryRequest(after=7)
+
+
+@pytest.mark.parametrize(
+    "after", ['"x"', "-1", "1.5", "true", "null", '"-1"', '"\uff11"', "[1]"], ids=repr
+)
+def test_history_frame_needs_a_whole_number(after):
+    """A history request's "after" must be a whole number ≥ 0, given as a number or digits."""
+    with pytest.raises(BadFrame, match='"after" must be a message id') as raised:
+        read_client_frame(f'{{"type": "history", "after": {after}}}')
+    assert raised.value.close_code is None
+
+
+def test_history_frame_without_after_is_refused():
+    """A history request must say which id it saw last."""
+    with pytest.raises(BadFrame, match='"after"'):
+        read_client_frame('{"type": "history"}')
+
+
+def test_chat_message_reader_refuses_history_requests():
+    """Where only chat text makes sense, a history request is a bad frame."""
+    with pytest.raises(BadFrame, match="not a chat message"):
+        read_chat_message('{"type": "history", "after": 0}')
+
+
+@pytest.mark.parametrize(
+    ("query", "asked"),
+    [
+        (b"", None),
+        (b"other=1", None),
+        (b"after=0", HistoryRequest(after=0)),
+        (b"after=42", HistoryRequest(after=42)),
+        (b"after=1&after=5", HistoryRequest(after=5)),
+        (b"after=3&recent=10", HistoryRequest(after=3)),
+        (b"recent=10", HistoryRequest(recent=10)),
+        (b"recent=0", HistoryRequest(recent=1)),
+        (b"recent=100000", HistoryRequest(recent=MAX_RECENT)),
+    ],
+)
+def test_history_query(query, asked):
+    """?after= wins over ?recent=; recent is clamped to 1..MAX_RECENT; nothing asked, None."""
+    assert read_history_query(query) == asked
+
+
+def test_recent_is_clamped_to_the_current_maximum(monkeypatch):
+    """MAX_RECENT is read when the query is, so a deployment may change it."""
+    monkeypatch.setattr(frames, "MAX_RECENT", 3)
+    assert read_history_query(b"recent=50") == HistoryRequest(recent=3)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [b"after=abc", b"after=-1", b"after=1.5", b"after=%EF%BC%91", b"recent=x", b"recent=-2"],
+)
+def test_bad_history_query(query):
+    """A value that is no whole number gets BadFrame naming the parameter, not a close."""
+    name = query.split(b"=")[0].decode()
+    with pytest.raises(BadFrame, match=f'"{name}"') as raised:
+        read_history_query(query)
+    assert raised.value.close_code is None
+
+
+EVENT = {
+    "id": 5,
+    "message": "雑談です",
+    "author": "guest-0042",
+    "guest": True,
+    "time": "2026-01-01T00:00:00.000+00:00",
+}
+
+
+def test_message_frame_carries_id_and_author():
+    """A saved message's frame has its type, text, room, time, id, author and guest flag."""
+    assert message_frame({**EVENT, "type": "chat.message"}, "雑談") == {
+        "type": "message",
+        "message": "雑談です",
+        "room": "雑談",
+        "time": "2026-01-01T00:00:00.000+00:00",
+        "id": 5,
+        "author": "guest-0042",
+        "guest": True,
+    }
+
+
+def test_message_frame_of_an_unsaved_event():
+    """An event without id or author gives a frame without them (nothing is made up)."""
+    frame = message_frame({"message": "hi", "time": EVENT["time"]}, "demoroom")
+    assert frame == {"type": "message", "message": "hi", "room": "demoroom", "time": EVENT["time"]}
+
+
+def test_history_frame_wraps_message_frames():
+    """A history frame lists message frames in the order given, with the room and "more"."""
+    second = {**EVENT, "id": 6, "message": "two"}
+    decoded = json.loads(history_frame([EVENT, second], "雑談", more=True))
+    assert decoded == {
+        "type": "history",
+        "room": "雑談",
+        "messages": [message_frame(EVENT, "雑談"), message_frame(second, "雑談")],
+        "more": True,
+    }
+    assert "雑談" in history_frame([], "雑談", more=False)
+
+
+def test_error_frame():
+    """An error frame is {"type": "error", "error": reason}."""
+    assert json.loads(error_frame("too many")) == {"type": "error", "error": "too many"}
+
+
+OVERLONG_ID = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda: read_history_query(f"after={OVERLONG_ID}".encode()),
+        lambda: read_history_query(f"recent={OVERLONG_ID}".encode()),
+        lambda: read_client_frame(json.dumps({"type": "history", "after": OVERLONG_ID})),
+    ],
+    ids=["after query", "recent query", "history frame"],
+)
+def test_overlong_digit_strings_are_bad_frames(read):
+    """Thousands of digits are no message id: BadFrame, like any other bad value."""
+    with pytest.raises(BadFrame, match="must be a message id"):
+        read()

@@ -6,6 +6,7 @@ Redis, the handshake's HTTP status, and what the server logs.
 
 import asyncio
 import json
+import urllib.request
 
 import pytest
 from websockets.asyncio.client import connect
@@ -22,9 +23,31 @@ def room_url(server, room: str = "demoroom") -> str:
     return f"ws://127.0.0.1:{server.port}/ws/chat/{room}/"
 
 
-def join(server, room: str = "demoroom", origin: str | None = None):
+def join(server, room: str = "demoroom", origin: str | None = None, query: str = "", cookie=""):
     """A websockets client in the room, with the Origin a browser on that server would send."""
-    return connect(room_url(server, room), origin=origin or server.url)
+    url = room_url(server, room) + (f"?{query}" if query else "")
+    headers = {"Cookie": cookie} if cookie else None
+    return connect(url, origin=origin or server.url, additional_headers=headers)
+
+
+def guest_cookie(server, room: str = "demoroom") -> str:
+    """Open the room page as a browser would: its session cookie carries a guest name."""
+    with urllib.request.urlopen(f"{server.url}/chat/{room}/", timeout=RECEIVE_TIMEOUT) as page:
+        cookies = [header.split(";", 1)[0] for header in page.headers.get_all("Set-Cookie")]
+    return "; ".join(cookies)
+
+
+async def frame_of_type(websocket, kind: str) -> dict:
+    while (frame := await next_frame(websocket))["type"] != kind:
+        pass
+    return frame
+
+
+async def wait_for_presence(websocket, condition) -> list[str]:
+    """Read presence frames until condition(users) holds (each read has a timeout)."""
+    while not condition(users := (await frame_of_type(websocket, "presence"))["users"]):
+        pass
+    return users
 
 
 async def say(websocket, message: str) -> None:
@@ -114,3 +137,42 @@ def test_redis_layer_is_logged_at_start(start_chat_server, redis_url):
     """The server says which channel layer it uses, and where."""
     server = start_chat_server()
     assert f"Channel layer: RedisChannelLayer at {redis_url}" in server.log()
+
+
+async def test_presence_across_processes_and_no_ghosts_after_a_crash(start_chat_server):
+    """Both processes list both users; kill -9 one process and its user goes after the TTL."""
+    first = start_chat_server(CHAT_PRESENCE_TTL="1.5")
+    second = start_chat_server(CHAT_PRESENCE_TTL="1.5")
+    alice_cookie, bob_cookie = guest_cookie(first), guest_cookie(second)
+    assert alice_cookie != bob_cookie
+    # A room of its own: servers other tests stopped leave their entries for a while
+    room = "presence-across-processes"
+    async with (
+        join(first, room, query="presence=1", cookie=alice_cookie) as alice,
+        join(second, room, query="presence=1", cookie=bob_cookie) as bob,
+    ):
+        both = await wait_for_presence(alice, lambda users: len(users) == 2)
+        assert all(name.startswith("guest-") for name in both)
+        assert await wait_for_presence(bob, lambda users: len(users) == 2) == both
+
+        second.kill()  # no disconnect, no leave: only the expiry can remove bob
+        alone = await wait_for_presence(alice, lambda users: len(users) == 1)
+        assert alone[0] in both
+
+
+async def test_an_idle_socket_stays_in_the_room(start_chat_server):
+    """Quiet for longer than a layer's 5 s wait at Redis: no timeout, no close, still chats.
+
+    redis-py 8 gives up on a reply after 5 s unless the settings say otherwise, and each
+    receive() waits up to 5 s at Redis: without the settings' socket_timeout, idle consumers
+    crash with TimeoutError every few seconds.
+    """
+    server = start_chat_server()
+    async with join(server, "idle-room") as idle, join(server, "idle-room") as talker:
+        # Eight quiet seconds: nothing arrives, and the socket is not closed either
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(idle.recv(), 8)
+        await say(talker, "still there?")
+        assert (await next_frame(idle))["message"] == "still there?"
+    assert "Timeout reading" not in server.log()
+    assert "Redis is unreachable" not in server.log()

@@ -30,6 +30,7 @@ class TestIndex:
         assert response.url == "/chat/"
 
 
+@pytest.mark.django_db
 class TestRoom:
     @pytest.mark.parametrize("room", ["demoroom", "雑談", "café au lait", "what? #1 & 2%"])
     def test_renders_any_room(self, client, room):

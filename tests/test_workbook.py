@@ -2,6 +2,8 @@
 
 import contextlib
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -11,7 +13,14 @@ import pytest
 
 import workbook.redis as wredis
 from tests.conftest import require
-from workbook import BackgroundServer, RedisServer, RedisUnavailable, free_port, wait_for_port
+from workbook import (
+    BackgroundServer,
+    RedisServer,
+    RedisUnavailable,
+    free_port,
+    start_daphne,
+    wait_for_port,
+)
 from workbook.ports import is_listening
 from workbook.servers import stop_all
 
@@ -147,6 +156,34 @@ class TestBackgroundServer:
         server = http_server(free_port()).start()
         stop_all()
         assert not server.is_running()
+
+    def test_kill_is_a_crash(self):
+        """kill() ends the server at once with SIGKILL, as a crash would."""
+        server = http_server(free_port()).start()
+        server.kill()
+        assert not server.is_running()
+        assert server.process.returncode == -signal.SIGKILL
+
+
+@pytest.mark.live
+class TestChatServers:
+    def test_the_chat_gets_its_tables_before_it_serves(self, tmp_path):
+        """start_daphne() migrates a new chat database first: a room page can be served."""
+        database = tmp_path / "new.sqlite3"
+        server = start_daphne(env={"DJANGO_SQLITE_PATH": str(database)})
+        try:
+            with urllib.request.urlopen(server.url + "/chat/demoroom/") as response:
+                assert response.status == 200
+        finally:
+            server.stop()
+        with sqlite3.connect(database) as connection:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        assert {"chat_room", "chat_message", "django_session"} <= tables
+
+    def test_migrate_false_leaves_the_database_alone(self, tmp_path):
+        database = tmp_path / "untouched.sqlite3"
+        start_daphne(env={"DJANGO_SQLITE_PATH": str(database)}, migrate=False).stop()
+        assert not database.exists() or database.stat().st_size == 0
 
 
 class TestSetupDjango:

@@ -122,6 +122,13 @@ class BackgroundServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL, as a crash or the OOM killer would): no goodbyes."""
+        _running.discard(self)
+        if self.is_running():
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
     def __enter__(self) -> "BackgroundServer":
         return self.start()
 
@@ -158,14 +165,16 @@ def start_daphne(
     cwd: Path = CHATPROJECT_DIR,
     env: Mapping[str, str] | None = None,
     settings: str = "chatproject.settings",
+    migrate: bool | None = None,
 ) -> BackgroundServer:
     """Start daphne serving the chat (by default) on 127.0.0.1 and a free port.
 
     The same as `daphne -b 127.0.0.1 -p PORT chatproject.asgi:application` run in cwd.
+    The chat's tables are created first (`manage.py migrate`) unless migrate is False.
     """
     port = port or free_port()
     command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
-    return _start_project_server("daphne", command, port, redis_url, cwd, env, settings)
+    return _start_project_server("daphne", command, port, redis_url, cwd, env, settings, migrate)
 
 
 def start_runserver(
@@ -174,6 +183,7 @@ def start_runserver(
     cwd: Path = CHATPROJECT_DIR,
     env: Mapping[str, str] | None = None,
     settings: str = "chatproject.settings",
+    migrate: bool | None = None,
 ) -> BackgroundServer:
     """Start `python manage.py runserver 127.0.0.1:PORT` in cwd, in the background.
 
@@ -182,7 +192,7 @@ def start_runserver(
     """
     port = port or free_port()
     command = [sys.executable, "manage.py", "runserver", f"{HOST}:{port}"]
-    return _start_project_server("runserver", command, port, redis_url, cwd, env, settings)
+    return _start_project_server("runserver", command, port, redis_url, cwd, env, settings, migrate)
 
 
 def _start_project_server(
@@ -193,6 +203,28 @@ def _start_project_server(
     cwd: Path,
     env: Mapping[str, str] | None,
     settings: str,
+    migrate: bool | None,
 ) -> BackgroundServer:
     environment = chat_environment(redis_url, **{"DJANGO_SETTINGS_MODULE": settings, **(env or {})})
+    # The chat keeps its messages, so its tables must exist first (as `make chat` does);
+    # other projects (the notebooks' own) migrate when their notebook says so
+    if migrate or (migrate is None and Path(cwd) == CHATPROJECT_DIR):
+        migrate_once(cwd, environment)
     return BackgroundServer(command, port, cwd=cwd, env=environment, name=name).start()
+
+
+# The databases this process has already migrated: a notebook starts several servers
+_migrated: set[tuple[str, ...]] = set()
+
+
+def migrate_once(cwd: Path, env: Mapping[str, str]) -> None:
+    """Run `python manage.py migrate` in cwd, once per database and settings module."""
+    names = ("DJANGO_SETTINGS_MODULE", "DJANGO_SQLITE_PATH", "DATABASE_URL")
+    database = (str(cwd), *(env.get(name, "") for name in names))
+    if database in _migrated:
+        return
+    command = [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"]
+    result = subprocess.run(command, cwd=cwd, env=dict(env), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py migrate failed in {cwd}:\n{result.stderr[-3000:]}")
+    _migrated.add(database)

@@ -8,7 +8,15 @@ import secrets
 from dataclasses import dataclass
 
 GUEST_PREFIX = "guest-"
+# What a client without a guest name (a script, a test) is called
+PLAIN_GUEST_NAME = GUEST_PREFIX.rstrip("-")
 SESSION_KEY = "chat_guest_name"
+
+
+def is_guest_name(name: str) -> bool:
+    """True for the names the chat gives guests, in any case: "guest", "guest-0042", "Guest-1"."""
+    folded = name.casefold()
+    return folded == PLAIN_GUEST_NAME or folded.startswith(GUEST_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -40,4 +48,4 @@ def author_for(scope: dict) -> Author:
     session = scope.get("session")
     # A client without the page's cookie (a script, a test) still chats, as plain "guest"
     name = session.get(SESSION_KEY) if session is not None else None
-    return Author(name or GUEST_PREFIX.rstrip("-"))
+    return Author(name or PLAIN_GUEST_NAME)

@@ -4,37 +4,88 @@ The steps of the tutorial stay visible (join the group, accept, group_send, chat
 parsing, storage and limits live in frames.py, history.py and limits.py.
 """
 
+import asyncio
 import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import frames, history
 from .authors import author_for
-from .limits import MESSAGES_PER_SECOND, RateLimit
-from .rooms import group_name_for
+from .limits import MESSAGES_PER_SECOND, RateLimit, Throttle
+from .outage import CLOSE_TRY_AGAIN_LATER, REDIS_ERRORS, UNAVAILABLE, outage
+from .presence import Snapshot, presence_store
+from .rooms import group_name_for, presence_group_for
 
 logger = logging.getLogger(__name__)
 
+# A typing notice shows for this long on other pages; a typist sends one at most every
+# third of it, so a steady typist's notice never flickers off
+TYPING_SECONDS = 4.0
+
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    accepted = False
+    heartbeat = None
+    left = False
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except REDIS_ERRORS as error:
+            # Redis went away under this socket (the channel layer or presence): the server
+            # stays up, the client hears why and reconnects, the log says it once
+            outage.failed(error)
+            await self.close_for_outage(send)
+        finally:
+            if self.heartbeat is not None:
+                self.heartbeat.cancel()
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+
     async def connect(self):
         # The URL route has already checked the room name (see rooms.RoomNameConverter)
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
         self.room_group_name = group_name_for(self.room_name)
+        self.presence_group_name = presence_group_for(self.room_group_name)
         self.author = author_for(self.scope)
         self.rate_limit = RateLimit()
+        # History pages cost a database read each: a limit of their own
+        self.history_limit = RateLimit()
+        self.typing_throttle = Throttle(TYPING_SECONDS / 3)
+        query = self.scope.get("query_string", b"")
+        self.wants_presence = frames.wants_presence(query)
+        self.presence = presence_store()
+        self.presence_version = -1
         self.room = await history.aroom_named(self.room_name)
 
         # Join room group. Before reading history: a message saved in between then arrives
         # twice (the page drops the repeated id) rather than never.
         await self.channel_layer.group_add(self.room_group_name, self.channel_name)
+        if self.wants_presence:
+            await self.channel_layer.group_add(self.presence_group_name, self.channel_name)
 
         await self.accept()
         await self.send_requested_history()
+        await self.announce(await self.presence.join(*self.presence_entry()))
+        self.heartbeat = asyncio.create_task(self.keep_present())
+        outage.recovered()
 
     async def disconnect(self, close_code):
+        await self.leave_room()
+
+    async def leave_room(self) -> None:
+        """Leave the room's presence and its groups (once, however often it is called)."""
+        if self.heartbeat is None or self.left:
+            return
+        self.left = True
+        self.heartbeat.cancel()
+        await self.announce(await self.presence.leave(*self.presence_entry()))
         # Leave room group
         await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
+        if self.wants_presence:
+            await self.channel_layer.group_discard(self.presence_group_name, self.channel_name)
 
     # Receive message from WebSocket
     async def receive(self, text_data=None, bytes_data=None):
@@ -44,7 +95,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.refuse(bad)
             return
         if isinstance(frame, frames.HistoryRequest):
-            await self.send_history(frame)
+            if self.history_limit.allow():
+                await self.send_history(frame)
+            else:
+                await self.refuse(frames.BadFrame("too many history requests; wait a moment"))
+            return
+        if isinstance(frame, frames.Typing):
+            await self.say_typing()
             return
         if not self.rate_limit.allow():
             limit = f"at most {MESSAGES_PER_SECOND:g} messages a second"
@@ -64,6 +121,57 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Send message to WebSocket
         frame = frames.message_frame(event, self.room_name)
         await self.send(text_data=frames.encode(frame))
+
+    # Receive a change of who is in the room from the room group
+    async def chat_presence(self, event):
+        # Changes can arrive out of order from different processes: keep the newest
+        if event["version"] <= self.presence_version:
+            return
+        self.presence_version = event["version"]
+        await self.send(text_data=frames.presence_frame(event["users"], self.room_name))
+
+    # Receive someone's typing notice from the room group
+    async def chat_typing(self, event):
+        if event["sender"] != self.channel_name:
+            frame = frames.typing_frame(event["author"], self.room_name, TYPING_SECONDS)
+            await self.send(text_data=frame)
+
+    def presence_entry(self) -> tuple[str, str, str]:
+        return self.room_group_name, self.channel_name, self.author.name
+
+    async def announce(self, snapshot: Snapshot) -> None:
+        """Tell the room who is in it, when that changed."""
+        if snapshot.changed:
+            event = {"type": "chat.presence", "version": snapshot.version, "users": snapshot.names}
+            await self.channel_layer.group_send(self.presence_group_name, event)
+
+    async def keep_present(self) -> None:
+        """Refresh this socket's presence entry until it closes; announce expired ghosts."""
+        while True:
+            await asyncio.sleep(self.presence.ttl / 3)
+            try:
+                await self.announce(await self.presence.refresh(*self.presence_entry()))
+            except REDIS_ERRORS as error:
+                # The channel layer's own receive fails too and closes this socket
+                outage.failed(error)
+
+    async def close_for_outage(self, send) -> None:
+        """Tell the client that the room is out of reach, and close so that it retries."""
+        try:
+            if not self.accepted:
+                # Accept first: a refused handshake cannot say why
+                await send({"type": "websocket.accept"})
+            error = frames.error_frame(UNAVAILABLE, retry=True)
+            await send({"type": "websocket.send", "text": error})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+        except Exception:  # the client may be gone already: nothing to tell
+            logger.debug("Could not tell a client about the outage", exc_info=True)
+
+    async def say_typing(self) -> None:
+        # Extra notices inside the throttle interval change nothing on the pages: drop them
+        if self.typing_throttle.allow():
+            event = {"type": "chat.typing", "author": self.author.name, "sender": self.channel_name}
+            await self.channel_layer.group_send(self.presence_group_name, event)
 
     async def send_requested_history(self) -> None:
         """Answer the socket URL's ?after=<id> or ?recent=<n>; without them, send nothing."""

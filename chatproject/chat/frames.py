@@ -25,6 +25,8 @@ CLOSE_MESSAGE_TOO_BIG = 4009
 HISTORY_PAGE_SIZE = 200
 # Most recent messages a client may ask for with ?recent=N
 MAX_RECENT = 100
+# The largest id a database can hold (a signed 64-bit BIGINT)
+MAX_MESSAGE_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class HistoryRequest:
 
     after: int | None = None
     recent: int | None = None
+
+
+@dataclass(frozen=True)
+class Typing:
+    """A client says its user is typing (the room shows it for a few seconds)."""
 
 
 class BadFrame(ValueError):
@@ -46,24 +53,30 @@ class BadFrame(ValueError):
 def read_chat_message(text_data: str | None, bytes_data: bytes | None = None) -> str:
     """Return the chat text in a client frame, or raise BadFrame saying what was wrong."""
     frame = read_client_frame(text_data, bytes_data)
-    if isinstance(frame, HistoryRequest):
-        raise BadFrame('frame asks for history; send {"message": "<text>"}')
+    if not isinstance(frame, str):
+        raise BadFrame('frame is not a chat message; send {"message": "<text>"}')
     return frame
 
 
 def read_client_frame(
     text_data: str | None, bytes_data: bytes | None = None
-) -> str | HistoryRequest:
-    """A chat message's text, or a history request; BadFrame says what was wrong."""
+) -> str | HistoryRequest | Typing:
+    """A chat message's text, a history request or a typing notice; or BadFrame."""
     payload = _read_json_object(text_data)
-    if payload.get("type") == "history":
+    kind = payload.get("type", "message")
+    if kind == "history":
         return HistoryRequest(after=_message_id(payload.get("after"), "after"))
+    if kind == "typing":
+        return Typing()
+    if kind != "message":
+        raise BadFrame(f'unknown frame type {kind!r}; send {{"message": "<text>"}}')
     return _valid_message_text(payload.get("message"))
 
 
 def read_history_query(query_string: bytes) -> HistoryRequest | None:
     """What the socket URL's ?after=<id> or ?recent=<n> asks for (None: no history)."""
-    query = parse_qs(query_string.decode("latin-1"))
+    # Blank values kept: "?after=" is a bad id, not "no history asked for"
+    query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
     if "after" in query:
         return HistoryRequest(after=_message_id(query["after"][-1], "after"))
     if "recent" in query:
@@ -72,12 +85,20 @@ def read_history_query(query_string: bytes) -> HistoryRequest | None:
     return None
 
 
+def wants_presence(query_string: bytes) -> bool:
+    """Whether the socket URL asks for presence and typing frames (?presence=1)."""
+    values = parse_qs(query_string.decode("latin-1")).get("presence", [])
+    return bool(values) and values[-1] in ("1", "true", "yes", "on")
+
+
 def _message_id(value: object, name: str) -> int:
-    """A non-negative integer from JSON or a query string, or BadFrame."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    """An id from JSON or a query string (0 to MAX_MESSAGE_ID), or BadFrame."""
+    # Short enough to parse: Python refuses int() of 4,300+ digits, and ids have 19 at most
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadFrame(f'"{name}" must be a message id (a whole number ≥ 0), not {value!r}')
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MESSAGE_ID:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+        raise BadFrame(f'"{name}" must be a message id (a whole number ≥ 0), not {shown}')
     return value
 
 
@@ -137,8 +158,12 @@ def encode(frame: dict) -> str:
     return json.dumps(frame, ensure_ascii=False)
 
 
-def error_frame(reason: str) -> str:
-    return encode({"type": "error", "error": reason})
+def error_frame(reason: str, retry: bool = False) -> str:
+    """An error for one client; retry says the server's trouble, not the client's frame."""
+    frame = {"type": "error", "error": reason}
+    if retry:
+        frame["retry"] = True
+    return encode(frame)
 
 
 def message_frame(event: dict, room: str) -> dict:
@@ -160,3 +185,13 @@ def history_frame(messages: list[dict], room: str, more: bool) -> str:
             "more": more,
         }
     )
+
+
+def presence_frame(names: list[str], room: str) -> str:
+    """Who is in the room now (each person once, however many tabs they have open)."""
+    return encode({"type": "presence", "room": room, "users": names})
+
+
+def typing_frame(author: str, room: str, seconds: float) -> str:
+    """Someone is typing; the page shows it for ``seconds`` unless told again."""
+    return encode({"type": "typing", "room": room, "author": author, "seconds": seconds})

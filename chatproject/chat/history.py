@@ -7,7 +7,7 @@ database_sync_to_async so the event loop never waits on the database.
 from channels.db import database_sync_to_async
 
 from . import frames
-from .authors import Author
+from .authors import Author, is_guest_name
 from .models import Message, Room
 
 
@@ -21,7 +21,7 @@ def save_message(room: Room, author: Author, text: str) -> dict:
     message = Message.objects.create(
         room=room, author_id=author.user_id, author_name=author.name, text=text
     )
-    return event_for(message, author.is_guest)
+    return event_for(message)
 
 
 def messages_after(room: Room, after: int) -> tuple[list, bool]:
@@ -37,13 +37,14 @@ def recent_messages(room: Room, count: int) -> tuple[list, bool]:
     return [event_for(message) for message in reversed(found)], False
 
 
-def event_for(message: Message, is_guest: bool | None = None) -> dict:
+def event_for(message: Message) -> dict:
     """A saved message as a channel-layer event: msgpack-friendly values only."""
     return {
         "id": message.id,
         "message": message.text,
         "author": message.author_name,
-        "guest": message.author_id is None if is_guest is None else is_guest,
+        # By name, not by a missing account: a deleted user's messages stay theirs
+        "guest": is_guest_name(message.author_name),
         "time": message.created.isoformat(timespec="milliseconds"),
     }
 

@@ -30,3 +30,19 @@ class RateLimit:
             return False
         self.tokens -= 1
         return True
+
+
+class Throttle:
+    """At most one event per interval; the rest are dropped (typing notices, say)."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.last: float | None = None
+
+    def allow(self) -> bool:
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval:
+            return False
+        self.last = now
+        return True

@@ -51,6 +51,15 @@ def group_name_for(room_name: str) -> str:
     return f"chat_{readable}.{digest}"
 
 
+def presence_group_for(room_group: str) -> str:
+    """The group that hears who comes, goes and types in a room (at most 94 characters).
+
+    Apart from the room's own group, so that clients that only chat (the tutorial's page, a
+    script) are not even sent those events. No room's own group ends in ".presence".
+    """
+    return f"{room_group}.presence"
+
+
 class RoomNameConverter:
     """URL converter: a path segment that is a valid room name (anything else is a 404)."""
 

@@ -1,12 +1,14 @@
 """Settings for the finished chat.
 
 Everything that differs between a laptop and a deployment comes from the environment:
-DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, REDIS_URL. The defaults suit a
+DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, REDIS_URL, DATABASE_URL. The defaults suit a
 workshop laptop: debug on, only local hosts allowed.
 """
 
 import os
 from pathlib import Path
+
+import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "chat",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -67,13 +70,26 @@ TEMPLATES = [
 # No WSGI_APPLICATION: every server of this project speaks ASGI
 ASGI_APPLICATION = "chatproject.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        # A separate file per server or test run is one variable away
-        "NAME": os.environ.get("DJANGO_SQLITE_PATH", BASE_DIR / "db.sqlite3"),
+# SQLite by default; DATABASE_URL (postgres://…, mysql://…) selects any other database
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    # No persistent connections: under ASGI each thread would keep its own (Django's advice)
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            # A separate file per server or test run is one variable away
+            "NAME": os.environ.get("DJANGO_SQLITE_PATH", BASE_DIR / "db.sqlite3"),
+            "OPTIONS": {
+                # Several daphne processes write to one file: readers never wait for the
+                # writer (WAL), and a writer waits for its turn instead of failing at once
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
     }
-}
 
 # The channel layer carries group_send between consumers. With Redis, consumers in any
 # number of server processes share rooms; without it, only one process can chat.
@@ -82,11 +98,24 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py 8 gives up on a reply after 5 s by default: the very
+                        # time a layer's receive() waits at Redis (BZPOPMIN) for a message.
+                        # Idle sockets' consumers would fail every few seconds.
+                        "socket_timeout": 10,
+                    }
+                ]
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Seconds a socket stays "in the room" after its server stops refreshing it (a crash)
+CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -94,6 +123,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Signing up, logging in and logging out all lead back to the rooms
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "chat:index"
+LOGOUT_REDIRECT_URL = "chat:index"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -11,6 +11,8 @@ const chatLog = document.querySelector("#chat-log");
 const statusLine = document.querySelector("#chat-status");
 const messageInput = document.querySelector("#chat-message-input");
 const sendButton = document.querySelector("#chat-message-submit");
+const presenceList = document.querySelector("#chat-presence");
+const typingLine = document.querySelector("#chat-typing");
 
 // Ids of the messages on the page, and the highest: where a reconnect picks up
 const shownIds = new Set();
@@ -22,6 +24,8 @@ function socketUrl() {
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     if (lastId === null) url.searchParams.set("recent", recentCount);
     else url.searchParams.set("after", lastId);
+    // Also hear who is here and who is typing
+    url.searchParams.set("presence", "1");
     return url.href;
 }
 
@@ -69,6 +73,8 @@ Object.defineProperty(chatLog, "value", {
 
 let chatSocket = null;
 let attempt = 0;
+// The last text sent: an error frame about it puts it back in the box
+let lastSent = "";
 
 function connect() {
     setStatus("connecting", attempt ? "Reconnecting…" : "Connecting…");
@@ -81,12 +87,21 @@ function connect() {
 
     chatSocket.onmessage = (e) => {
         const data = JSON.parse(e.data);
-        if (data.type === "error") {
+        if (data.type === "error" && data.retry) {
+            // The server's trouble, not ours: it closes the socket next, and we reconnect
+            appendEntry("notice", `The chat is unavailable: ${data.error}`);
+        } else if (data.type === "error") {
             appendEntry("notice", `Not sent: ${data.error}`);
+            // Give the refused text back, unless something new is being typed already
+            if (!messageInput.value) messageInput.value = lastSent;
         } else if (data.type === "history") {
             data.messages.forEach(showMessage);
             // A long absence comes back in pages: ask for the next one
             if (data.more) chatSocket.send(JSON.stringify({ type: "history", after: lastId }));
+        } else if (data.type === "presence") {
+            showPresence(data.users);
+        } else if (data.type === "typing") {
+            showTyping(data.author, data.seconds);
         } else if (typeof data.message === "string") {
             showMessage(data);
         }
@@ -102,6 +117,38 @@ function connect() {
     };
 }
 
+function showPresence(names) {
+    presenceList.replaceChildren(
+        ...names.map((name) => {
+            const item = document.createElement("li");
+            item.textContent = name;
+            return item;
+        }),
+    );
+}
+
+// Who is typing, each until their notice runs out (a new notice restarts their clock)
+const typists = new Map();
+
+function showTyping(author, seconds) {
+    clearTimeout(typists.get(author));
+    typists.set(author, setTimeout(() => stopTyping(author), seconds * 1000));
+    renderTyping();
+}
+
+function stopTyping(author) {
+    clearTimeout(typists.get(author));
+    typists.delete(author);
+    renderTyping();
+}
+
+function renderTyping() {
+    const names = Array.from(typists.keys());
+    typingLine.textContent = names.length
+        ? `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`
+        : "";
+}
+
 // A message arrives twice when it was saved while the socket reconnected: show it once
 function showMessage(data) {
     if (Number.isInteger(data.id)) {
@@ -109,7 +156,21 @@ function showMessage(data) {
         shownIds.add(data.id);
         lastId = Math.max(lastId ?? 0, data.id);
     }
+    // Their message is what they were typing
+    if (data.author) stopTyping(data.author);
     appendEntry("message", data.message, data.time, data.author);
+}
+
+// The server passes on one notice per interval anyway; the page need not send more
+let lastTypingSent = 0;
+
+function sendTyping() {
+    const now = Date.now();
+    if (now - lastTypingSent < 1000 || !chatSocket || chatSocket.readyState !== WebSocket.OPEN) {
+        return;
+    }
+    lastTypingSent = now;
+    chatSocket.send(JSON.stringify({ type: "typing" }));
 }
 
 function sendMessage() {
@@ -121,6 +182,7 @@ function sendMessage() {
         return;
     }
     chatSocket.send(JSON.stringify({ message }));
+    lastSent = message;
     messageInput.value = "";
 }
 
@@ -129,5 +191,6 @@ messageInput.addEventListener("keydown", (e) => {
     // The Enter that confirms a Japanese (IME) conversion is not "send"
     if (e.key === "Enter" && !e.isComposing && e.keyCode !== 229) sendButton.click();
 });
+messageInput.addEventListener("input", sendTyping);
 sendButton.addEventListener("click", sendMessage);
 connect();

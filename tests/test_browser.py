@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import require
+from workbook import RedisServer
 
 pytestmark = pytest.mark.browser
 
@@ -296,3 +297,25 @@ def test_a_signed_up_user_and_a_guest_chat(start_chat_server, new_context):
     for page in (alice, bob):
         expect(messages(page)).to_have_text(["hogehoge", "fugafuga"])
         expect(page.locator("#chat-log li.message .author")).to_have_text(["alice", bob_name])
+
+
+def test_the_page_says_when_redis_is_gone_and_recovers(start_chat_server, new_context, tmp_path):
+    """Redis stops: the page says so and keeps retrying; Redis is back: it chats again."""
+    redis = RedisServer(tmp_path / "redis").start()
+    try:
+        server = start_chat_server(redis=redis.url)
+        alice = open_room(new_context(), server)
+        say(alice, "before")
+        expect(messages(alice)).to_have_text(["before"])
+
+        redis.stop()
+        notice = alice.locator("#chat-log li.notice").filter(has_text="The chat is unavailable")
+        expect(notice.first).to_contain_text("lost its connection to Redis")
+        expect(alice.locator("#chat-status[data-state=closed]")).to_be_visible()
+
+        redis.start()
+        wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
+        say(alice, "after")
+        expect(messages(alice)).to_have_text(["before", "after"])
+    finally:
+        redis.stop()

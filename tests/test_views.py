@@ -7,6 +7,7 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
+from chat.models import Message, Room
 from chat.views import relative_path, reverse_websocket
 
 
@@ -92,3 +93,22 @@ class TestUrlHelpers:
     def test_relative_path(self, page, target, expected):
         """relative_path climbs out of the page's folders, then down to the target."""
         assert relative_path(page, target) == expected
+
+
+@pytest.mark.django_db
+class TestAdmin:
+    def test_lists_rooms_and_messages(self, admin_client):
+        """The admin shows rooms by the names people typed, and messages with their authors."""
+        room = Room.objects.create(name="雑談")
+        Message.objects.create(room=room, author_name="guest-0042", text="こんにちは")
+
+        rooms = admin_client.get("/admin/chat/room/")
+        assert rooms.status_code == 200
+        assert "雑談" in rooms.content.decode()
+        messages = admin_client.get("/admin/chat/message/")
+        assert messages.status_code == 200
+        assert "こんにちは" in messages.content.decode()
+        assert "guest-0042" in messages.content.decode()
+
+    def test_needs_a_staff_login(self, client):
+        assert client.get("/admin/chat/message/").status_code == 302

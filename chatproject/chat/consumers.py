@@ -1,7 +1,8 @@
 """The chat consumer: the tutorial's ChatConsumer, async, with memory and manners.
 
 The steps of the tutorial stay visible (join the group, accept, group_send, chat_message);
-parsing, storage and limits live in frames.py, history.py and limits.py.
+frames, storage, presence, limits and Redis outages have modules of their own (frames.py,
+history.py, presence.py, limits.py, outage.py).
 """
 
 import asyncio
@@ -122,7 +123,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         frame = frames.message_frame(event, self.room_name)
         await self.send(text_data=frames.encode(frame))
 
-    # Receive a change of who is in the room from the room group
+    # Receive a change of who is in the room from the presence group
     async def chat_presence(self, event):
         # Changes can arrive out of order from different processes: keep the newest
         if event["version"] <= self.presence_version:
@@ -130,7 +131,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.presence_version = event["version"]
         await self.send(text_data=frames.presence_frame(event["users"], self.room_name))
 
-    # Receive someone's typing notice from the room group
+    # Receive someone's typing notice from the presence group
     async def chat_typing(self, event):
         if event["sender"] != self.channel_name:
             frame = frames.typing_frame(event["author"], self.room_name, TYPING_SECONDS)

@@ -6,6 +6,8 @@ here sleeps: Playwright's expect() polls until the page shows what it should, or
 
 import os
 import re
+import sqlite3
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -319,3 +321,28 @@ def test_the_page_says_when_redis_is_gone_and_recovers(start_chat_server, new_co
         expect(messages(alice)).to_have_text(["before", "after"])
     finally:
         redis.stop()
+
+
+def test_a_long_absence_comes_back_in_pages(start_chat_server, new_context, chat_database):
+    """More than two pages of history missed: the page asks page after page, shows each once."""
+    server = start_chat_server()
+    alice = open_room(new_context(), server, "paging")
+    say(alice, "before")
+    expect(messages(alice)).to_have_text(["before"])
+    server.stop()
+
+    # 450 messages that no live socket heard about, written straight into the database
+    missed = [f"missed {n:03d}" for n in range(450)]
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with sqlite3.connect(chat_database) as database:
+        (room_id,) = database.execute("SELECT id FROM chat_room WHERE name = 'paging'").fetchone()
+        database.executemany(
+            "INSERT INTO chat_message (room_id, author_name, text, created)"
+            " VALUES (?, 'guest-0001', ?, ?)",
+            [(room_id, text, now) for text in missed],
+        )
+
+    start_chat_server(port=server.port)
+    wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
+    expect(messages(alice)).to_have_count(1 + len(missed))
+    assert messages(alice).all_text_contents() == ["before", *missed]

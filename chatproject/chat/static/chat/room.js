@@ -96,8 +96,9 @@ function connect() {
             if (!messageInput.value) messageInput.value = lastSent;
         } else if (data.type === "history") {
             data.messages.forEach(showMessage);
-            // A long absence comes back in pages: ask for the next one
-            if (data.more) chatSocket.send(JSON.stringify({ type: "history", after: lastId }));
+            // A long absence comes back in pages: ask for the next one, paced below the
+            // server's limit of 5 history requests a second
+            if (data.more) setTimeout(() => requestHistoryAfter(lastId, chatSocket), 250);
         } else if (data.type === "presence") {
             showPresence(data.users);
         } else if (data.type === "typing") {
@@ -147,6 +148,13 @@ function renderTyping() {
     typingLine.textContent = names.length
         ? `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`
         : "";
+}
+
+function requestHistoryAfter(id, socket) {
+    // A socket that closed meanwhile is replaced by one that asks with ?after= itself
+    if (socket === chatSocket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "history", after: id }));
+    }
 }
 
 // A message arrives twice when it was saved while the socket reconnected: show it once

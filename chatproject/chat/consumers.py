@@ -67,9 +67,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.wants_presence:
             await self.channel_layer.group_add(self.presence_group_name, self.channel_name)
 
+        # Before anything is sent: if Redis fails here, the client gets no half a welcome
+        joined = await self.presence.join(*self.presence_entry())
         await self.accept()
         await self.send_requested_history()
-        await self.announce(await self.presence.join(*self.presence_entry()))
+        await self.announce(joined)
         self.heartbeat = asyncio.create_task(self.keep_present())
         outage.recovered()
 

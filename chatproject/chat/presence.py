@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio
+import redis.exceptions
 from django.conf import settings
 
 # Seconds an entry lives without a refresh (settings.CHAT_PRESENCE_TTL)
@@ -93,7 +94,11 @@ class RedisPresence:
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
             self._clients[loop] = redis.asyncio.Redis.from_url(
-                self.url, socket_connect_timeout=2, socket_timeout=2
+                self.url,
+                socket_connect_timeout=2,
+                socket_timeout=2,
+                # One immediate retry: after a Redis restart the pooled connection is dead
+                retry_on_error=[redis.exceptions.ConnectionError],
             )
         return self._clients[loop]
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import redis.exceptions
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -106,6 +107,9 @@ if REDIS_URL:
                         # time a layer's receive() waits at Redis (BZPOPMIN) for a message.
                         # Idle sockets' consumers would fail every few seconds.
                         "socket_timeout": 10,
+                        # After Redis restarts, pooled connections are dead: one immediate
+                        # retry on a new connection, instead of failing that socket
+                        "retry_on_error": [redis.exceptions.ConnectionError],
                     }
                 ]
             },

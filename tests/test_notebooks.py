@@ -75,10 +75,19 @@ def run_notebook(path: Path, run_id: str, workspace: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
     )
     started = time.monotonic()
-    # The attendee's own workspace/ stays untouched: the run builds its projects elsewhere
-    client.execute(
-        env={**os.environ, "WORKBOOK_TEST_RUN": run_id, "WORKBOOK_WORKSPACE": str(workspace)}
-    )
+    # The attendee's own workspace/ and chat database stay untouched: the run builds its
+    # projects and keeps its messages elsewhere. The kernel imports this checkout's
+    # workbook, whichever one the environment installed.
+    workspace.mkdir(parents=True, exist_ok=True)
+    python_path = os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))
+    env = {
+        **os.environ,
+        "WORKBOOK_TEST_RUN": run_id,
+        "WORKBOOK_WORKSPACE": str(workspace),
+        "DJANGO_SQLITE_PATH": str(workspace / "chat.sqlite3"),
+        "PYTHONPATH": python_path,
+    }
+    client.execute(env=env)
     return time.monotonic() - started
 
 

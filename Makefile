@@ -8,12 +8,13 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab test lint format chat redis stop browser clean
+.PHONY: help setup lab test lint format chat bench redis stop browser clean
 
 help:
 	@echo "make lab     set up, start Redis, open JupyterLab on notebooks/"
 	@echo "make test    set up, then lint and run every test"
 	@echo "make chat    run the finished chat at http://127.0.0.1:$(PORT)/chat/ (PORT=8001 to move it)"
+	@echo "make bench   the load benchmark (BENCH_ARGS=--quick for a one-minute run)"
 	@echo "make stop    stop the Redis server the project started"
 	@echo "make format  format the code with ruff"
 
@@ -61,6 +62,11 @@ chat: setup
 	cd chatproject && ../$(PY) manage.py migrate --verbosity 0 && \
 	echo "==> The chat is at http://127.0.0.1:$(PORT)/chat/ (Ctrl-C stops it)" && \
 	REDIS_URL=$$url exec ../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
+
+# Real daphne processes, a Redis of its own and up to 1,000 clients, all on 127.0.0.1
+bench: setup
+	@echo "==> Load benchmark: results in benchmarks/results/ (Ctrl-C stops it and its servers)"
+	@$(PY) -m benchmarks $(BENCH_ARGS)
 
 redis: setup
 	@$(PY) -m workbook redis ensure

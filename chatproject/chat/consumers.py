@@ -9,10 +9,11 @@ import asyncio
 import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from . import frames, history
 from .authors import author_for
-from .limits import MESSAGES_PER_SECOND, RateLimit, Throttle
+from .limits import RateLimit, Throttle
 from .outage import CLOSE_TRY_AGAIN_LATER, REDIS_ERRORS, UNAVAILABLE, outage
 from .presence import Snapshot, presence_store
 from .rooms import group_name_for, presence_group_for
@@ -51,7 +52,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.room_group_name = group_name_for(self.room_name)
         self.presence_group_name = presence_group_for(self.room_group_name)
         self.author = author_for(self.scope)
-        self.rate_limit = RateLimit()
+        self.rate_limit = RateLimit(settings.CHAT_MESSAGES_PER_SECOND, settings.CHAT_MESSAGE_BURST)
         # History pages cost a database read each: a limit of their own
         self.history_limit = RateLimit()
         self.typing_throttle = Throttle(TYPING_SECONDS / 3)
@@ -107,7 +108,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.say_typing()
             return
         if not self.rate_limit.allow():
-            limit = f"at most {MESSAGES_PER_SECOND:g} messages a second"
+            limit = f"at most {self.rate_limit.rate:g} messages a second"
             await self.refuse(
                 frames.BadFrame(f"too many messages ({limit}); this one was not sent")
             )

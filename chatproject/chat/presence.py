@@ -24,6 +24,9 @@ from django.conf import settings
 
 # Seconds an entry lives without a refresh (settings.CHAT_PRESENCE_TTL)
 DEFAULT_TTL = 30.0
+# Connections to Redis per process and event loop, and how long a command may wait
+POOL_SIZE = 20
+REDIS_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,19 @@ class RedisPresence:
     def _client(self) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            self._clients[loop] = redis.asyncio.Redis.from_url(
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
                 self.url,
-                socket_connect_timeout=2,
-                socket_timeout=2,
+                # A burst of joins waits its turn for a connection instead of failing
+                max_connections=POOL_SIZE,
+                timeout=REDIS_TIMEOUT,
+                socket_connect_timeout=REDIS_TIMEOUT,
+                # As the channel layer's: a server too busy to read a reply for a few seconds
+                # is not a Redis outage
+                socket_timeout=REDIS_TIMEOUT,
                 # One immediate retry: after a Redis restart the pooled connection is dead
                 retry_on_error=[redis.exceptions.ConnectionError],
             )
+            self._clients[loop] = redis.asyncio.Redis(connection_pool=pool)
         return self._clients[loop]
 
     async def _update(self, action: str, room: str, socket: str, name: str) -> Snapshot:

@@ -110,6 +110,9 @@ if REDIS_URL:
                         # After Redis restarts, pooled connections are dead: one immediate
                         # retry on a new connection, instead of failing that socket
                         "retry_on_error": [redis.exceptions.ConnectionError],
+                        # redis-py refuses a 101st concurrent command by default; a burst of
+                        # joins and group_sends in a busy room needs more
+                        "max_connections": 1000,
                     }
                 ]
             },
@@ -117,6 +120,11 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# How fast one connection may send: messages a second on average, and the burst allowed.
+# A load benchmark raises them for its one fast sender.
+CHAT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_MESSAGES_PER_SECOND", "5"))
+CHAT_MESSAGE_BURST = int(os.environ.get("CHAT_MESSAGE_BURST", "10"))
 
 # Seconds a socket stays "in the room" after its server stops refreshing it (a crash)
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))

@@ -1,0 +1,1 @@
+"""Load benchmarks for the chat: how much can it take? (`make bench`, `python -m benchmarks`)."""

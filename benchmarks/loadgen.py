@@ -44,6 +44,8 @@ class Outcome:
     latencies_ms: list[float] = field(repr=False)
     # Listeners whose socket the server closed before the end
     disconnects: int = 0
+    # Handshakes that failed (the server refused, timed out or dropped them)
+    connect_failures: int = 0
 
     @property
     def drops(self) -> int:
@@ -70,6 +72,7 @@ class Outcome:
             "delivered": self.delivered,
             "drops": self.drops,
             "disconnects": self.disconnects,
+            "connect_failures": self.connect_failures,
             "deliveries_per_second": round(self.deliveries_per_second, 1),
             "p50_ms": round(self.percentile(50), 2),
             "p95_ms": round(self.percentile(95), 2),
@@ -107,12 +110,17 @@ class Listener:
                 return
 
 
-async def open_listeners(load: Load) -> list[Listener]:
-    sockets: list[ClientConnection] = []
+async def open_listeners(load: Load) -> tuple[list[Listener], int]:
+    """Connect in batches; the listeners that got in, and how many handshakes failed."""
+    attempts: list = []
     for start in range(0, load.listeners, CONNECT_BATCH):
         batch = range(start, min(start + CONNECT_BATCH, load.listeners))
-        sockets += await asyncio.gather(*(open_socket(load) for _ in batch))
-    return [Listener(websocket) for websocket in sockets]
+        handshakes = (open_socket(load) for _ in batch)
+        attempts += await asyncio.gather(*handshakes, return_exceptions=True)
+    sockets = [one for one in attempts if isinstance(one, ClientConnection)]
+    if not sockets:
+        raise ConnectionError(f"no listener could connect to {load.url}: {attempts[0]!r}")
+    return [Listener(websocket) for websocket in sockets], len(attempts) - len(sockets)
 
 
 def open_socket(load: Load):
@@ -150,7 +158,7 @@ async def wait_for_arrivals(tasks: list[asyncio.Task], progress: asyncio.Event, 
 async def run(load: Load) -> Outcome:
     """Connect the listeners, send, wait for every arrival (or silence), close everything."""
     started = time.perf_counter()
-    listeners = await open_listeners(load)
+    listeners, connect_failures = await open_listeners(load)
     connect_seconds = time.perf_counter() - started
     progress = asyncio.Event()
     tasks = [asyncio.create_task(one.read(load.messages, progress)) for one in listeners]
@@ -166,9 +174,11 @@ async def run(load: Load) -> Outcome:
         messages=load.messages,
         rate=load.rate,
         connect_seconds=connect_seconds,
+        # A listener that never got in counts all its messages as drops
         expected=load.listeners * load.messages,
         delivered=len(arrivals),
         seconds=seconds,
         latencies_ms=[ns / 1e6 for one in listeners for ns in one.latencies_ns],
         disconnects=sum(one.closed for one in listeners),
+        connect_failures=connect_failures,
     )

@@ -1,7 +1,8 @@
 """Run the benchmark: every configuration through the same scenarios, in one sitting.
 
 ``python -m benchmarks`` (``make bench``) runs the full sweep; ``--quick`` a small one that
-finishes in under a minute. Results go to benchmarks/results/ as JSON, with the machine.
+finishes in under a minute. Results go to benchmarks/results/: JSON (with the machine) and
+PNG plots of throughput and latency.
 """
 
 import argparse
@@ -21,6 +22,7 @@ from workbook import RedisServer
 
 from . import loadgen
 from .configs import CONFIGS, Setup, Usage
+from .plots import plot_results
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -155,6 +157,7 @@ def run_benchmark(
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{label}.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot_results(results, out)
     return results
 
 
@@ -174,4 +177,5 @@ def main(argv: list[str] | None = None) -> None:
     label = "quick" if args.quick else "full"
     results = run_benchmark(configs, scenarios, repeats, args.out, label)
     print(table(results["medians"]))
-    print(f"\n{len(results['runs'])} runs in {results['seconds']} s; {args.out / label}.json")
+    runs, seconds = len(results["runs"]), results["seconds"]
+    print(f"\n{runs} runs in {seconds} s; results in {args.out}/{label}.json and *.png")

@@ -1,5 +1,6 @@
 """Every notebook: stored clean, runs top to bottom in a fresh kernel, leaves nothing running."""
 
+import contextlib
 import os
 import time
 import uuid
@@ -66,6 +67,15 @@ def wait_until_gone(run_id: str, started: float, timeout: float = 10.0) -> list[
     return survivors
 
 
+def kill_all(processes: list[psutil.Process], run_id: str) -> None:
+    """Kill what a failed or leaky run left behind (its marker proves it), so that it cannot
+    disturb the tests after it."""
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get("WORKBOOK_TEST_RUN") == run_id:
+                process.kill()
+
+
 def run_notebook(path: Path, run_id: str, workspace: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -96,8 +106,14 @@ def test_runs_twice_and_cleans_up(path, tmp_path):
     """Run All works twice in a row, and no server a notebook started outlives its kernel."""
     for _attempt in (1, 2):
         run_id, started = uuid.uuid4().hex, time.time()
-        seconds = run_notebook(path, run_id, tmp_path / "workspace")
+        try:
+            seconds = run_notebook(path, run_id, tmp_path / "workspace")
+        except BaseException:
+            # A cell failed and the kernel went without its atexit guard: stop what it started
+            kill_all(wait_until_gone(run_id, started, timeout=2), run_id)
+            raise
         RUN_TIMES.setdefault(path.name, []).append(seconds)
         survivors = wait_until_gone(run_id, started)
         leftover = [" ".join(filter(None, process.cmdline())) for process in survivors]
+        kill_all(survivors, run_id)
         assert not survivors, f"left running after the kernel ended: {leftover}"

@@ -25,7 +25,7 @@ from django.conf import settings
 # Seconds an entry lives without a refresh (settings.CHAT_PRESENCE_TTL)
 DEFAULT_TTL = 30.0
 # Connections to Redis per process and event loop, and how long a command may wait
-POOL_SIZE = 20
+POOL_SIZE = 100
 REDIS_TIMEOUT = 10.0
 
 

@@ -158,3 +158,22 @@ class TestBadFrames:
             async with users("demoroom") as (third,):
                 await say(third, "the room goes on")
                 assert (await other.receive_json_from(timeout=2))["message"] == "the room goes on"
+
+
+class TestFanOut:
+    async def test_deliveries_skip_the_database_tidying(self, monkeypatch):
+        """Receiving a room's message costs no thread hop; the sender's save still tidies."""
+        import channels.consumer
+
+        tidied = []
+
+        async def count_tidying():
+            tidied.append(1)
+
+        async with users("demoroom", "demoroom", "demoroom") as (alice, bob, carol):
+            monkeypatch.setattr(channels.consumer, "aclose_old_connections", count_tidying)
+            await say(alice, "hogehoge")
+            for user in (alice, bob, carol):
+                assert (await user.receive_json_from(timeout=2))["message"] == "hogehoge"
+            # Once for alice's websocket.receive (it saves to the database), not per delivery
+            assert len(tidied) == 1

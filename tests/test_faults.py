@@ -102,6 +102,18 @@ def numbered(count: int, start: int = 1) -> list[str]:
     return [f"message {n:03d}" for n in range(start, start + count)]
 
 
+def client_in(server, room: str) -> tuple[str, ReconnectingClient]:
+    """The room's socket URL on server, and a reconnecting client for it (not yet connected)."""
+    url = f"ws://127.0.0.1:{server.port}/ws/chat/{room}/"
+    return url, ReconnectingClient(url, server.url)
+
+
+async def say_numbered(client: ReconnectingClient, count: int, start: int = 1) -> None:
+    """Send numbered messages one by one, each only once the room has acknowledged the last."""
+    for text in numbered(count, start):
+        await client.send_until_acknowledged(text)
+
+
 async def everything_in_the_room(server, room_url: str) -> ReconnectingClient:
     """A fresh client's view of the whole room, read from history."""
     reader = ReconnectingClient(room_url, server.url)
@@ -119,17 +131,14 @@ def assert_each_once(reader: ReconnectingClient, texts: list[str]) -> None:
 async def test_daphne_killed_and_restarted_loses_nothing(start_chat_server):
     """kill -9 daphne mid-conversation; a new daphne on the same port; all ids once."""
     server = start_chat_server()
-    url = f"ws://127.0.0.1:{server.port}/ws/chat/faults-kill/"
-    client = ReconnectingClient(url, server.url)
+    url, client = client_in(server, "faults-kill")
 
     async def conversation():
         await client.connect()
-        for text in numbered(10):
-            await client.send_until_acknowledged(text)
+        await say_numbered(client, 10)
         server.kill()
         restarted = start_chat_server(port=server.port)
-        for text in numbered(10, start=11):
-            await client.send_until_acknowledged(text)
+        await say_numbered(client, 10, start=11)
         await client.close()
         return restarted
 
@@ -150,13 +159,11 @@ def own_redis(tmp_path):
 async def test_redis_stopped_and_started_again(start_chat_server, own_redis):
     """Redis goes away: clients hear why and are closed; once it is back, all is there."""
     server = start_chat_server(redis=own_redis.url)
-    url = f"ws://127.0.0.1:{server.port}/ws/chat/faults-redis/"
-    client = ReconnectingClient(url, server.url)
+    url, client = client_in(server, "faults-redis")
 
     async def conversation():
         await client.connect()
-        for text in numbered(5):
-            await client.send_until_acknowledged(text)
+        await say_numbered(client, 5)
         own_redis.stop()
         # The open socket is told, then closed with "try again later"
         with pytest.raises(ConnectionClosed):
@@ -169,8 +176,7 @@ async def test_redis_stopped_and_started_again(start_chat_server, own_redis):
         assert attempt.close_code == CLOSE_TRY_AGAIN_LATER
 
         own_redis.start()
-        for text in numbered(5, start=6):
-            await client.send_until_acknowledged(text)
+        await say_numbered(client, 5, start=6)
         await client.close()
 
     await asyncio.wait_for(conversation(), SCENARIO_TIMEOUT)

@@ -3,16 +3,22 @@
 The steps of the tutorial stay visible (join the group, accept, group_send, chat_message);
 frames, storage, presence, limits and Redis outages have modules of their own (frames.py,
 history.py, presence.py, limits.py, outage.py).
+
+One change of plumbing: a socket joins its room's group through this process's hub for the
+room (hub.py), which is the group's one member for all local sockets. The room's events are
+read once per process and their frames encoded once, instead of once per socket.
 """
 
 import asyncio
 import logging
+import uuid
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import frames, history
+from . import frames, history, hub
 from .authors import author_for
 from .limits import RateLimit, Throttle
 from .outage import CLOSE_TRY_AGAIN_LATER, REDIS_ERRORS, UNAVAILABLE, outage
@@ -21,20 +27,50 @@ from .rooms import group_name_for, presence_group_for
 
 logger = logging.getLogger(__name__)
 
-# Handlers that only write to this socket and never touch the database. Channels runs
-# close_old_connections() in a worker thread before every handler: for these it is a thread
-# hop per delivery for nothing, the largest single cost of a room's fan-out.
-FAN_OUT_HANDLERS = frozenset({"chat_message", "chat_presence", "chat_typing"})
-
 # A typing notice shows for this long on other pages; a typist sends one at most every
 # third of it, so a steady typist's notice never flickers off
 TYPING_SECONDS = 4.0
 
 
+class ChatMessages:
+    """The room group's events as frames: the tutorial's chat_message handler, run once."""
+
+    def __init__(self, room_name: str) -> None:
+        self.room_name = room_name
+
+    # Receive message from room group
+    def __call__(self, event: dict) -> str | None:
+        if event["type"] == "chat.message":
+            return frames.encode(frames.message_frame(event, self.room_name))
+        return None
+
+
+class ChatPresence:
+    """The presence group's events as frames: who is in the room, and who is typing."""
+
+    def __init__(self, room_name: str) -> None:
+        self.room_name = room_name
+        self.version = -1
+
+    def __call__(self, event: dict) -> str | None:
+        if event["type"] == "chat.typing":
+            return frames.typing_frame(event["author"], self.room_name, TYPING_SECONDS)
+        # Changes can arrive out of order from different processes: keep the newest
+        if event["type"] == "chat.presence" and event["version"] > self.version:
+            self.version = event["version"]
+            return frames.presence_frame(event["users"], self.room_name)
+        return None
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
+    # No channel of its own: the room's events come through the process's hub, so the
+    # consumer does not wait on the channel layer as well as on its socket
+    channel_layer_alias = None
     accepted = False
     heartbeat = None
     left = False
+    room_hub = None
+    presence_hub = None
 
     async def __call__(self, scope, receive, send):
         try:
@@ -43,17 +79,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Redis went away under this socket (the channel layer or presence): the server
             # stays up, the client hears why and reconnects, the log says it once
             outage.failed(error)
-            await self.close_for_outage(send)
+            await self.close_for_outage()
         finally:
             if self.heartbeat is not None:
                 self.heartbeat.cancel()
+            await self.leave_hubs()
 
     async def dispatch(self, message):
-        name = get_handler_name(message)
-        if name in FAN_OUT_HANDLERS:
-            await getattr(self, name)(message)
-        else:
-            await super().dispatch(message)
+        # Channels runs close_old_connections() in a worker thread before every handler. Here
+        # every database call goes through database_sync_to_async, which tidies in the
+        # database thread anyway: the extra hop only made each frame wait for a thread, up
+        # to Python's 5 ms GIL switch interval when the event loop is busy.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol, headers)
@@ -72,14 +112,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         query = self.scope.get("query_string", b"")
         self.wants_presence = frames.wants_presence(query)
         self.presence = presence_store()
-        self.presence_version = -1
+        # Names this socket in the room's presence and in typing notices, across processes
+        self.socket_id = uuid.uuid4().hex
+        self.channel_layer = get_channel_layer()
         self.room = await history.aroom_named(self.room_name)
 
-        # Join room group. Before reading history: a message saved in between then arrives
-        # twice (the page drops the repeated id) rather than never.
-        await self.channel_layer.group_add(self.room_group_name, self.channel_name)
+        # Join room group (through the hub). Before reading history: a message saved in
+        # between then arrives twice (the page drops the repeated id) rather than never.
+        self.room_hub = await self.join_hub(self.room_group_name, ChatMessages)
         if self.wants_presence:
-            await self.channel_layer.group_add(self.presence_group_name, self.channel_name)
+            self.presence_hub = await self.join_hub(self.presence_group_name, ChatPresence)
 
         # Before anything is sent: if Redis fails here, the client gets no half a welcome
         joined = await self.presence.join(*self.presence_entry())
@@ -98,11 +140,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.left = True
         self.heartbeat.cancel()
+        # Leave room group (before telling Redis, which may be what failed)
+        await self.leave_hubs()
         await self.announce(await self.presence.leave(*self.presence_entry()))
-        # Leave room group
-        await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
-        if self.wants_presence:
-            await self.channel_layer.group_discard(self.presence_group_name, self.channel_name)
+
+    async def join_hub(self, group: str, frames_for) -> hub.Hub:
+        return await hub.join(self.channel_layer, group, self, frames_for(self.room_name))
+
+    async def leave_hubs(self) -> None:
+        for joined in (self.room_hub, self.presence_hub):
+            if joined is not None:
+                await hub.leave(joined, self)
+        self.room_hub = self.presence_hub = None
 
     # Receive message from WebSocket
     async def receive(self, text_data=None, bytes_data=None):
@@ -133,28 +182,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Send message to room group
         await self.channel_layer.group_send(self.room_group_name, {"type": "chat.message", **event})
 
-    # Receive message from room group
-    async def chat_message(self, event):
+    # A frame from the room's hub (a chat message, presence, typing)
+    async def send_frame(self, text: str) -> None:
         # Send message to WebSocket
-        frame = frames.message_frame(event, self.room_name)
-        await self.send(text_data=frames.encode(frame))
-
-    # Receive a change of who is in the room from the presence group
-    async def chat_presence(self, event):
-        # Changes can arrive out of order from different processes: keep the newest
-        if event["version"] <= self.presence_version:
-            return
-        self.presence_version = event["version"]
-        await self.send(text_data=frames.presence_frame(event["users"], self.room_name))
-
-    # Receive someone's typing notice from the presence group
-    async def chat_typing(self, event):
-        if event["sender"] != self.channel_name:
-            frame = frames.typing_frame(event["author"], self.room_name, TYPING_SECONDS)
-            await self.send(text_data=frame)
+        await self.send(text_data=text)
 
     def presence_entry(self) -> tuple[str, str, str]:
-        return self.room_group_name, self.channel_name, self.author.name
+        return self.room_group_name, self.socket_id, self.author.name
 
     async def announce(self, snapshot: Snapshot) -> None:
         """Tell the room who is in it, when that changed."""
@@ -172,22 +206,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 # The channel layer's own receive fails too and closes this socket
                 outage.failed(error)
 
-    async def close_for_outage(self, send) -> None:
+    async def close_for_outage(self) -> None:
         """Tell the client that the room is out of reach, and close so that it retries."""
         try:
             if not self.accepted:
                 # Accept first: a refused handshake cannot say why
-                await send({"type": "websocket.accept"})
-            error = frames.error_frame(UNAVAILABLE, retry=True)
-            await send({"type": "websocket.send", "text": error})
-            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+                await self.accept()
+            await self.send(text_data=frames.error_frame(UNAVAILABLE, retry=True))
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
         except Exception:  # the client may be gone already: nothing to tell
             logger.debug("Could not tell a client about the outage", exc_info=True)
 
     async def say_typing(self) -> None:
         # Extra notices inside the throttle interval change nothing on the pages: drop them
         if self.typing_throttle.allow():
-            event = {"type": "chat.typing", "author": self.author.name, "sender": self.channel_name}
+            event = {"type": "chat.typing", "author": self.author.name, "sender": self.socket_id}
             await self.channel_layer.group_send(self.presence_group_name, event)
 
     async def send_requested_history(self) -> None:

@@ -1,0 +1,149 @@
+"""The room hub: one channel-layer subscription per group per process, shared by its sockets.
+
+The chat's sockets go through it in test_consumer.py, test_live.py (Redis, processes) and
+test_faults.py (Redis outages); these tests look at the hub itself, on the in-memory layer.
+"""
+
+import asyncio
+
+import pytest
+from channels.layers import InMemoryChannelLayer
+
+from chat import hub
+from chat.consumers import ChatMessages, ChatPresence
+
+from .test_consumer import say, users
+
+GROUP = "chat_demoroom"
+
+
+class Socket:
+    """A member that records the frames the hub writes to it."""
+
+    def __init__(self, socket_id: str, broken: bool = False) -> None:
+        self.socket_id = socket_id
+        self.broken = broken
+        self.frames: list[str] = []
+        self.arrived = asyncio.Event()
+        self.closed_for_outage = False
+
+    async def send_frame(self, text: str) -> None:
+        if self.broken:
+            raise ConnectionResetError("this client went away a moment ago")
+        self.frames.append(text)
+        self.arrived.set()
+
+    async def close_for_outage(self) -> None:
+        self.closed_for_outage = True
+
+
+def echo(event: dict) -> str | None:
+    return event.get("text")
+
+
+async def arrival(socket: Socket) -> None:
+    await asyncio.wait_for(socket.arrived.wait(), timeout=2)
+    socket.arrived.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_one_subscription_for_every_socket_of_a_room(settings):
+    """Three sockets of one room: the group has one member, and none once they have left."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    async with users("demoroom", "demoroom", "demoroom") as (alice, _bob, _carol):
+        assert len(layer.groups[GROUP]) == 1
+        await say(alice, "hogehoge")
+        assert (await alice.receive_json_from(timeout=2))["message"] == "hogehoge"
+    assert not layer.groups.get(GROUP)
+    assert hub.hub_count() == 0
+
+
+async def test_a_broken_socket_does_not_stop_the_others():
+    """A socket that fails to write is skipped; the ones after it still get the frame."""
+    layer = InMemoryChannelLayer()
+    broken, alice = Socket("broken", broken=True), Socket("alice")
+    room = await hub.join(layer, GROUP, broken, echo)
+    await hub.join(layer, GROUP, alice, echo)
+    try:
+        await layer.group_send(GROUP, {"type": "x", "text": "hogehoge"})
+        await arrival(alice)
+        assert alice.frames == ["hogehoge"]
+    finally:
+        await hub.leave(room, broken)
+        await hub.leave(room, alice)
+
+
+async def test_the_sender_is_skipped_when_named():
+    """Events naming a sender (typing notices) reach everyone but that socket."""
+    layer = InMemoryChannelLayer()
+    alice, bob = Socket("alice"), Socket("bob")
+    room = await hub.join(layer, GROUP, alice, echo)
+    await hub.join(layer, GROUP, bob, echo)
+    try:
+        await layer.group_send(GROUP, {"type": "x", "text": "typing", "sender": "alice"})
+        await layer.group_send(GROUP, {"type": "x", "text": "hello"})
+        await arrival(bob)
+        await arrival(alice)
+        assert alice.frames == ["hello"]
+        assert bob.frames == ["typing", "hello"]
+    finally:
+        await hub.leave(room, alice)
+        await hub.leave(room, bob)
+
+
+async def test_membership_is_renewed_before_the_layer_forgets_it():
+    """Past the layer's group_expiry, the hub's sockets still hear the room."""
+    layer = InMemoryChannelLayer(group_expiry=0.3)
+    alice = Socket("alice")
+    room = await hub.join(layer, GROUP, alice, echo)
+    try:
+        # Time passing is the point here: three expiry periods without any traffic
+        await asyncio.sleep(1.0)
+        await layer.group_send(GROUP, {"type": "x", "text": "still here"})
+        await arrival(alice)
+        assert alice.frames == ["still here"]
+    finally:
+        await hub.leave(room, alice)
+
+
+async def test_a_failing_layer_closes_every_socket_for_a_retry():
+    """When the layer's receive fails (Redis gone), each socket is told to reconnect."""
+    import redis.exceptions
+
+    class FailingLayer(InMemoryChannelLayer):
+        async def receive(self, channel):
+            raise redis.exceptions.ConnectionError("Connection refused")
+
+    layer = FailingLayer()
+    alice, bob = Socket("alice"), Socket("bob")
+    room = await hub.join(layer, GROUP, alice, echo)
+    await hub.join(layer, GROUP, bob, echo)
+    await asyncio.wait_for(room.task, timeout=2)
+    assert alice.closed_for_outage and bob.closed_for_outage
+    # A new socket of the room gets a new hub, not the failed one
+    carol = Socket("carol")
+    again = await hub.join(InMemoryChannelLayer(), GROUP, carol, echo)
+    assert again is not room
+    await hub.leave(again, carol)
+
+
+def test_message_frames_are_encoded_once_per_event():
+    """The room's render gives every socket the same text: the tutorial's frame."""
+    render = ChatMessages("demoroom")
+    event = {"type": "chat.message", "message": "hogehoge", "time": "t", "id": 1}
+    assert render(event) == (
+        '{"type": "message", "message": "hogehoge", "room": "demoroom", "time": "t", "id": 1}'
+    )
+    assert render({"type": "something.else"}) is None
+
+
+def test_presence_frames_keep_only_the_newest_version():
+    """Presence changes from other processes can arrive late: older versions are dropped."""
+    render = ChatPresence("demoroom")
+    newer = {"type": "chat.presence", "version": 5, "users": ["alice", "bob"]}
+    older = {"type": "chat.presence", "version": 4, "users": ["alice"]}
+    assert '"users": ["alice", "bob"]' in render(newer)
+    assert render(older) is None

@@ -53,8 +53,11 @@ def plot_latency(medians: list[dict], path: Path) -> Path:
 
 
 def plot_results(results: dict, out: Path) -> list[Path]:
-    label = results["label"]
-    return [
-        plot_throughput(results["medians"], out / f"{label}-throughput.png"),
-        plot_latency(results["medians"], out / f"{label}-latency.png"),
-    ]
+    """The plots a sweep has data for (a sweep of rate scenarios only has no throughput plot)."""
+    label, medians = results["label"], results["medians"]
+    plots = []
+    if any(row["scenario"].endswith("@ max") for row in medians):
+        plots.append(plot_throughput(medians, out / f"{label}-throughput.png"))
+    if any(not row["scenario"].endswith("@ max") for row in medians):
+        plots.append(plot_latency(medians, out / f"{label}-latency.png"))
+    return plots

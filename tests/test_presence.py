@@ -33,7 +33,7 @@ class TestLocalPresence:
         joined = await store.join("room", "socket-a", "alice")
         assert (joined.names, joined.changed) == (["alice"], True)
         refreshed = await store.refresh("room", "socket-a", "alice")
-        assert (refreshed.names, refreshed.changed) == (["alice"], False)
+        assert (refreshed.names, refreshed.changed) == (None, False)
         assert refreshed.version == joined.version
         left = await store.leave("room", "socket-a", "alice")
         assert (left.names, left.changed) == ([], True)
@@ -77,6 +77,7 @@ class TestRedisPresence:
         assert (joined.names, joined.changed) == (["雑談好き"], True)
         refreshed = await store.refresh("presence-test-1", "socket-a", "雑談好き")
         assert (refreshed.changed, refreshed.version) == (False, joined.version)
+        assert refreshed.names is None
         left = await store.leave("presence-test-1", "socket-a", "雑談好き")
         assert (left.names, left.changed) == ([], True)
         assert left.version == joined.version + 1

@@ -31,10 +31,14 @@ REDIS_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The room's people at one version; changed says whether this step altered them."""
+    """The room's people at one version; changed says whether this step altered them.
+
+    names is None when nothing changed: nobody needs them then, and reading a busy room's
+    entries on every socket's heartbeat was most of a thousand idle sockets' CPU time.
+    """
 
     version: int
-    names: list[str]
+    names: list[str] | None
     changed: bool
 
 
@@ -77,7 +81,20 @@ else
 end
 redis.call('EXPIRE', KEYS[1], math.ceil(ttl * 2))
 redis.call('EXPIRE', KEYS[2], math.ceil(ttl * 2))
-return {version, changed, redis.call('ZRANGE', KEYS[1], 0, -1)}
+local names = {}
+if changed > 0 then
+    -- Each person once, decoded here: a room of a thousand sockets of a few people sends
+    -- back a few names, not a thousand entries
+    local seen = {}
+    for _, entry in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+        local name = cjson.decode(entry)[1]
+        if not seen[name] then
+            seen[name] = true
+            table.insert(names, name)
+        end
+    end
+end
+return {version, changed, names}
 """
 
 
@@ -114,8 +131,9 @@ class RedisPresence:
     async def _update(self, action: str, room: str, socket: str, name: str) -> Snapshot:
         keys = [f"{self.prefix}{room}", f"{self.prefix}{room}:version"]
         args = [action, member(socket, name), self.ttl]
-        version, changed, members = await self._client().eval(_UPDATE, len(keys), *keys, *args)
-        return Snapshot(int(version), names_in(members), changed > 0)
+        version, changed, names = await self._client().eval(_UPDATE, len(keys), *keys, *args)
+        people = sorted(name.decode() for name in names) if changed else None
+        return Snapshot(int(version), people, changed > 0)
 
     async def join(self, room: str, socket: str, name: str) -> Snapshot:
         return await self._update("join", room, socket, name)
@@ -153,7 +171,8 @@ class LocalPresence:
             self._versions[room] = self._versions.get(room, 0) + 1
         if not entries:
             del self._entries[room]
-        return Snapshot(self._versions.get(room, 0), names_in(entries), changed > 0)
+        names = names_in(entries) if changed else None
+        return Snapshot(self._versions.get(room, 0), names, changed > 0)
 
     async def join(self, room: str, socket: str, name: str) -> Snapshot:
         return self._update("join", room, socket, name)

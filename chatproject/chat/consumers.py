@@ -115,11 +115,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Names this socket in the room's presence and in typing notices, across processes
         self.socket_id = uuid.uuid4().hex
         self.channel_layer = get_channel_layer()
-        self.room = await history.aroom_named(self.room_name)
 
         # Join room group (through the hub). Before reading history: a message saved in
         # between then arrives twice (the page drops the repeated id) rather than never.
         self.room_hub = await self.join_hub(self.room_group_name, ChatMessages)
+        if self.room_hub.room is None:
+            self.room_hub.room = await history.aroom_named(self.room_name)
+        self.room = self.room_hub.room
         if self.wants_presence:
             self.presence_hub = await self.join_hub(self.presence_group_name, ChatPresence)
 

@@ -22,9 +22,11 @@ ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def in_memory_layer(settings):
+@pytest.fixture(autouse=True, params=[True, False], ids=["hub", "own-channel"])
+def in_memory_layer(request, settings):
+    """Every test twice: sockets sharing the room's hub, and each with its own channel."""
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CHAT_ROOM_HUB = request.param
 
 
 def socket_path(room: str) -> str:

@@ -61,6 +61,21 @@ async def test_one_subscription_for_every_socket_of_a_room(settings):
     assert hub.hub_count() == 0
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_without_the_hub_each_socket_is_a_member(settings):
+    """CHAT_ROOM_HUB off: the tutorial's way, one channel per socket in the group."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CHAT_ROOM_HUB = False
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    async with users("demoroom", "demoroom", "demoroom") as (alice, bob, _carol):
+        assert len(layer.groups[GROUP]) == 3
+        await say(alice, "hogehoge")
+        assert (await bob.receive_json_from(timeout=2))["message"] == "hogehoge"
+    assert hub.hub_count() == 0
+
+
 async def test_a_broken_socket_does_not_stop_the_others():
     """A socket that fails to write is skipped; the ones after it still get the frame."""
     layer = InMemoryChannelLayer()

@@ -6,7 +6,9 @@ history.py, presence.py, limits.py, outage.py).
 
 One change of plumbing: a socket joins its room's group through this process's hub for the
 room (hub.py), which is the group's one member for all local sockets. The room's events are
-read once per process and their frames encoded once, instead of once per socket.
+read once per process and their frames encoded once, instead of once per socket. With
+CHAT_ROOM_HUB off, each consumer joins with a channel of its own, as in the tutorial, and
+its chat_message handler sends each event's frame.
 """
 
 import asyncio
@@ -63,9 +65,6 @@ class ChatPresence:
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
-    # No channel of its own: the room's events come through the process's hub, so the
-    # consumer does not wait on the channel layer as well as on its socket
-    channel_layer_alias = None
     accepted = False
     heartbeat = None
     left = False
@@ -73,6 +72,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     presence_hub = None
 
     async def __call__(self, scope, receive, send):
+        self.uses_hub = settings.CHAT_ROOM_HUB
+        if self.uses_hub:
+            # No channel of its own: the room's events come through the process's hub, so
+            # the consumer does not wait on the channel layer as well as on its socket
+            self.channel_layer_alias = None
         try:
             await super().__call__(scope, receive, send)
         except REDIS_ERRORS as error:
@@ -115,15 +119,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Names this socket in the room's presence and in typing notices, across processes
         self.socket_id = uuid.uuid4().hex
         self.channel_layer = get_channel_layer()
+        self.messages = ChatMessages(self.room_name)
+        self.presence_frames = ChatPresence(self.room_name)
 
-        # Join room group (through the hub). Before reading history: a message saved in
-        # between then arrives twice (the page drops the repeated id) rather than never.
-        self.room_hub = await self.join_hub(self.room_group_name, ChatMessages)
-        if self.room_hub.room is None:
-            self.room_hub.room = await history.aroom_named(self.room_name)
-        self.room = self.room_hub.room
-        if self.wants_presence:
-            self.presence_hub = await self.join_hub(self.presence_group_name, ChatPresence)
+        # Join room group. Before reading history: a message saved in between then arrives
+        # twice (the page drops the repeated id) rather than never.
+        await self.join_groups()
+        self.room = await self.room_row()
 
         # Before anything is sent: if Redis fails here, the client gets no half a welcome
         joined = await self.presence.join(*self.presence_entry())
@@ -142,12 +144,37 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.left = True
         self.heartbeat.cancel()
-        # Leave room group (before telling Redis, which may be what failed)
+        # Leave room group (a hub first: that needs no Redis, which may be what failed)
         await self.leave_hubs()
+        if not self.uses_hub:
+            await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
+            if self.wants_presence:
+                await self.channel_layer.group_discard(self.presence_group_name, self.channel_name)
         await self.announce(await self.presence.leave(*self.presence_entry()))
 
-    async def join_hub(self, group: str, frames_for) -> hub.Hub:
-        return await hub.join(self.channel_layer, group, self, frames_for(self.room_name))
+    async def join_groups(self) -> None:
+        """The room's group, and the presence group if asked: through the hub, or directly."""
+        if self.uses_hub:
+            self.room_hub = await hub.join(
+                self.channel_layer, self.room_group_name, self, self.messages
+            )
+            if self.wants_presence:
+                self.presence_hub = await hub.join(
+                    self.channel_layer, self.presence_group_name, self, self.presence_frames
+                )
+        else:
+            await self.channel_layer.group_add(self.room_group_name, self.channel_name)
+            if self.wants_presence:
+                await self.channel_layer.group_add(self.presence_group_name, self.channel_name)
+
+    async def room_row(self):
+        """The room in the database; with a hub, looked up once per room per process."""
+        if not self.uses_hub:
+            return await history.aroom_named(self.room_name)
+        if self.room_hub.room is None:
+            # Every connect looked it up again: a fifth of a connect's time
+            self.room_hub.room = await history.aroom_named(self.room_name)
+        return self.room_hub.room
 
     async def leave_hubs(self) -> None:
         for joined in (self.room_hub, self.presence_hub):
@@ -184,7 +211,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Send message to room group
         await self.channel_layer.group_send(self.room_group_name, {"type": "chat.message", **event})
 
-    # A frame from the room's hub (a chat message, presence, typing)
+    # Receive message from room group (without a hub: through this consumer's channel)
+    async def chat_message(self, event):
+        await self.send_frame(self.messages(event))
+
+    # Receive a change of who is in the room, or a typing notice, from the presence group
+    async def chat_presence(self, event):
+        text = self.presence_frames(event)
+        if text is not None:
+            await self.send_frame(text)
+
+    async def chat_typing(self, event):
+        if event["sender"] != self.socket_id:
+            await self.send_frame(self.presence_frames(event))
+
+    # A frame for this socket: from chat_message and friends, or from the room's hub
     async def send_frame(self, text: str) -> None:
         # Send message to WebSocket
         await self.send(text_data=text)

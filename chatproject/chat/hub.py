@@ -48,7 +48,6 @@ class Hub:
         self.key = (asyncio.get_running_loop(), id(layer), group)
         self.members: dict[Member, None] = {}  # an ordered set
         # The room's database row, looked up by the first socket and shared by the others
-        # (every connect looked it up again: a fifth of a connect's time)
         self.room = None
         self.channel_name: str | None = None
         self.subscribed = asyncio.get_running_loop().create_future()

@@ -131,6 +131,10 @@ else:
 CHAT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_MESSAGES_PER_SECOND", "5"))
 CHAT_MESSAGE_BURST = int(os.environ.get("CHAT_MESSAGE_BURST", "10"))
 
+# One channel-layer subscription per room per process, shared by its sockets (chat/hub.py).
+# Off: every consumer joins the room's group with its own channel, as in the tutorial.
+CHAT_ROOM_HUB = os.environ.get("CHAT_ROOM_HUB", "1").lower() in ("1", "true", "yes", "on")
+
 # Seconds a socket stays "in the room" after its server stops refreshing it (a crash)
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
 

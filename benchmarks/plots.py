@@ -53,8 +53,11 @@ def plot_latency(medians: list[dict], path: Path) -> Path:
 
 
 def plot_results(results: dict, out: Path) -> list[Path]:
-    label = results["label"]
-    return [
-        plot_throughput(results["medians"], out / f"{label}-throughput.png"),
-        plot_latency(results["medians"], out / f"{label}-latency.png"),
-    ]
+    """The plots that the sweep has figures for (a sweep may have no set-rate scenario)."""
+    label, rows = results["label"], results["medians"]
+    paths = []
+    if any(row["scenario"].endswith("@ max") for row in rows):
+        paths.append(plot_throughput(rows, out / f"{label}-throughput.png"))
+    if not all(row["scenario"].endswith("@ max") for row in rows):
+        paths.append(plot_latency(rows, out / f"{label}-latency.png"))
+    return paths

@@ -60,7 +60,9 @@ def start_blog(setup: Setup) -> Deployment:
     return Deployment([server])
 
 
-def chat_on(start: Callable[..., BackgroundServer], layer: str, processes: int = 1):
+def chat_on(
+    start: Callable[..., BackgroundServer], layer: str, processes: int = 1
+) -> Callable[[Setup], Deployment]:
     """A start function: the chat under start (daphne, uvicorn) on the layer, in processes."""
 
     def start_chat(setup: Setup) -> Deployment:

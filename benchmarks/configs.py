@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from workbook import REPO_DIR, BackgroundServer, free_port, start_daphne
+from workbook import REPO_DIR, BackgroundServer, free_port, start_daphne, start_uvicorn
 
 # The chat's per-connection limit would hold the benchmark's one sender to 5 messages a
 # second; every other check (Origin, sizes, saving before broadcast) stays on
@@ -24,29 +24,67 @@ class Setup:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """The server processes of one configuration; listeners are spread over them in turn."""
+
+    servers: list[BackgroundServer]
+
+    def urls(self, room: str) -> list[str]:
+        return [f"ws://127.0.0.1:{server.port}/ws/chat/{room}/" for server in self.servers]
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.pid for server in self.servers]
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     description: str
-    start: Callable[[Setup], BackgroundServer]
+    start: Callable[[Setup], Deployment]
 
 
-def start_blog(setup: Setup) -> BackgroundServer:
-    environment = {"DJANGO_SQLITE_PATH": str(setup.database), "PYTHONPATH": str(REPO_DIR)}
-    return start_daphne(
-        application="benchmarks.blog_asgi:application", redis_url=setup.redis_url, env=environment
-    )
+def chat_env(setup: Setup, layer: str) -> dict[str, str]:
+    # The layer is always named, so that a CHAT_CHANNEL_LAYER in the caller's shell changes nothing
+    return {"DJANGO_SQLITE_PATH": str(setup.database), "CHAT_CHANNEL_LAYER": layer}
 
 
-def start_chat(setup: Setup) -> BackgroundServer:
-    environment = {"DJANGO_SQLITE_PATH": str(setup.database), **UNLIMITED_SENDER}
-    return start_daphne(redis_url=setup.redis_url, env=environment)
+def start_blog(setup: Setup) -> Deployment:
+    environment = {**chat_env(setup, "redis"), "PYTHONPATH": str(REPO_DIR)}
+    application = "benchmarks.blog_asgi:application"
+    server = start_daphne(application, redis_url=setup.redis_url, env=environment)
+    return Deployment([server])
 
 
-def start_raw(setup: Setup) -> BackgroundServer:
+def chat_on(
+    start: Callable[..., BackgroundServer], layer: str, processes: int = 1
+) -> Callable[[Setup], Deployment]:
+    """A start function: the chat under start (daphne, uvicorn) on the layer, in processes."""
+
+    def start_chat(setup: Setup) -> Deployment:
+        environment = {**chat_env(setup, layer), **UNLIMITED_SENDER}
+        servers = []
+        try:
+            for _ in range(processes):
+                servers.append(start(redis_url=setup.redis_url, env=environment))
+        except Exception:
+            Deployment(servers).stop()
+            raise
+        return Deployment(servers)
+
+    return start_chat
+
+
+def start_raw(setup: Setup) -> Deployment:
     port = free_port()
     command = [sys.executable, "-m", "benchmarks.raw_server", str(port)]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return BackgroundServer(command, port, cwd=REPO_DIR, env=environment, name="raw").start()
+    server = BackgroundServer(command, port, cwd=REPO_DIR, env=environment, name="raw")
+    return Deployment([server.start()])
 
 
 CONFIGS = {
@@ -60,7 +98,29 @@ CONFIGS = {
         Config(
             "chat",
             "the finished chat (async consumer, saved before broadcast), daphne, RedisChannelLayer",
-            start_chat,
+            chat_on(start_daphne, "redis"),
+        ),
+        Config(
+            "chat-pubsub",
+            "the chat, daphne, RedisPubSubChannelLayer (Redis PUBLISH/SUBSCRIBE)",
+            chat_on(start_daphne, "pubsub"),
+        ),
+        Config(
+            "chat-memory",
+            "the chat, daphne, InMemoryChannelLayer (one process; presence in it too: no Redis)",
+            chat_on(start_daphne, "memory"),
+        ),
+        Config(
+            "chat-uvicorn",
+            "the chat, uvicorn (uvloop, websockets-sansio, no per-message deflate), "
+            "RedisChannelLayer",
+            chat_on(start_uvicorn, "redis"),
+        ),
+        Config(
+            "chat-2procs",
+            "the chat, two daphnes sharing Redis (RedisChannelLayer) and the database; "
+            "listeners alternate between them, the sender on the first",
+            chat_on(start_daphne, "redis", processes=2),
         ),
         Config("raw", "plain websockets.broadcast() server: the Python ceiling", start_raw),
     )
@@ -68,13 +128,17 @@ CONFIGS = {
 
 
 class Usage:
-    """A server's CPU time and memory, its children included (runserver, say)."""
+    """CPU time and memory of a deployment's processes, their children included."""
 
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
+    def __init__(self, pids: list[int]) -> None:
+        self.parents = [psutil.Process(pid) for pid in pids]
 
     def processes(self) -> list[psutil.Process]:
-        return [self.process, *self.process.children(recursive=True)]
+        return [
+            process
+            for parent in self.parents
+            for process in (parent, *parent.children(recursive=True))
+        ]
 
     def cpu_seconds(self) -> float:
         return sum(sum(p.cpu_times()[:2]) for p in self.processes())

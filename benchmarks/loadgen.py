@@ -1,18 +1,22 @@
 """The load generator: many listeners in one room, one sender, every arrival timed.
 
 Every client is a real `websockets` connection over 127.0.0.1 (compression off, as browsers
-behind a server without per-message deflate). The sender is also a listener, so that it reads
-its socket like a browser does. Each message carries its sequence number and the time it was
-sent (this process's monotonic clock, so latencies need no clock sync); each listener records
-when each message arrives. Nothing waits on a guess: the run ends when every listener has
-every message, or when nothing has arrived for ``idle_timeout`` seconds (the rest are drops).
+behind a server without per-message deflate). Listeners are spread over the servers' URLs in
+turn, each sending the Origin a page from its server would; the sender is listener 0, on the
+first server, and also a listener, so that it reads its socket like a browser does. Each
+message carries its sequence number and the time it was sent (this process's monotonic clock,
+so latencies need no clock sync); each listener records when each message arrives. Nothing
+waits on a guess: the run ends when every listener has every message, or when nothing has
+arrived for ``idle_timeout`` seconds (the rest are drops).
 """
 
 import asyncio
 import json
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -23,13 +27,16 @@ CONNECT_BATCH = 50
 
 @dataclass
 class Load:
-    url: str
-    origin: str
+    # One room's URL on each server; the listeners take them in turn (url_of)
+    urls: list[str]
     listeners: int
     messages: int
     # Messages a second the sender offers; None: as fast as the server takes them
     rate: float | None = None
     idle_timeout: float = 5.0
+
+    def url_of(self, listener: int) -> str:
+        return self.urls[listener % len(self.urls)]
 
 
 @dataclass
@@ -73,6 +80,7 @@ class Outcome:
             "drops": self.drops,
             "disconnects": self.disconnects,
             "connect_failures": self.connect_failures,
+            "seconds": round(self.seconds, 3),
             "deliveries_per_second": round(self.deliveries_per_second, 1),
             "p50_ms": round(self.percentile(50), 2),
             "p95_ms": round(self.percentile(95), 2),
@@ -115,19 +123,19 @@ async def open_listeners(load: Load) -> tuple[list[Listener], int]:
     attempts: list = []
     for start in range(0, load.listeners, CONNECT_BATCH):
         batch = range(start, min(start + CONNECT_BATCH, load.listeners))
-        handshakes = (open_socket(load) for _ in batch)
+        handshakes = (open_socket(load.url_of(listener)) for listener in batch)
         attempts += await asyncio.gather(*handshakes, return_exceptions=True)
     sockets = [one for one in attempts if isinstance(one, ClientConnection)]
     if not sockets:
-        raise ConnectionError(f"no listener could connect to {load.url}: {attempts[0]!r}")
+        raise ConnectionError(f"no listener could connect to {load.urls}: {attempts[0]!r}")
     return [Listener(websocket) for websocket in sockets], len(attempts) - len(sockets)
 
 
-def open_socket(load: Load):
+def open_socket(url: str):
+    # The Origin of a page served by that server, as a browser would send it
+    origin = urlsplit(url)._replace(scheme="http", path="", query="").geturl()
     # No compression, no keepalive pings: the benchmark measures chat frames only
-    return connect(
-        load.url, origin=load.origin, compression=None, ping_interval=None, max_queue=None
-    )
+    return connect(url, origin=origin, compression=None, ping_interval=None, max_queue=None)
 
 
 async def send_messages(sender: ClientConnection, load: Load) -> int:
@@ -155,11 +163,17 @@ async def wait_for_arrivals(tasks: list[asyncio.Task], progress: asyncio.Event, 
         task.cancel()
 
 
-async def run(load: Load) -> Outcome:
-    """Connect the listeners, send, wait for every arrival (or silence), close everything."""
+async def run(load: Load, connected: Callable[[], None] | None = None) -> Outcome:
+    """Connect the listeners, send, wait for every arrival (or silence), close everything.
+
+    connected, if given, is called once every listener is in and before anything is sent
+    (to measure the server holding that many idle sockets).
+    """
     started = time.perf_counter()
     listeners, connect_failures = await open_listeners(load)
     connect_seconds = time.perf_counter() - started
+    if connected:
+        connected()
     progress = asyncio.Event()
     tasks = [asyncio.create_task(one.read(load.messages, progress)) for one in listeners]
     try:

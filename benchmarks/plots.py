@@ -53,11 +53,11 @@ def plot_latency(medians: list[dict], path: Path) -> Path:
 
 
 def plot_results(results: dict, out: Path) -> list[Path]:
-    """The plots a sweep has data for (a sweep of rate scenarios only has no throughput plot)."""
-    label, medians = results["label"], results["medians"]
-    plots = []
-    if any(row["scenario"].endswith("@ max") for row in medians):
-        plots.append(plot_throughput(medians, out / f"{label}-throughput.png"))
-    if any(not row["scenario"].endswith("@ max") for row in medians):
-        plots.append(plot_latency(medians, out / f"{label}-latency.png"))
-    return plots
+    """The plots that the sweep has figures for (a sweep may have no set-rate scenario)."""
+    label, rows = results["label"], results["medians"]
+    paths = []
+    if any(row["scenario"].endswith("@ max") for row in rows):
+        paths.append(plot_throughput(rows, out / f"{label}-throughput.png"))
+    if not all(row["scenario"].endswith("@ max") for row in rows):
+        paths.append(plot_latency(rows, out / f"{label}-latency.png"))
+    return paths

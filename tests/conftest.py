@@ -62,15 +62,17 @@ def chat_database(migrated_database, tmp_path) -> str:
 
 @pytest.fixture
 def start_chat_server(redis_url, chat_database):
-    """Start daphne processes serving the chat on free ports; all are stopped after the test."""
+    """Start chat servers (daphne unless told) on free ports; all are stopped after the test."""
     servers = []
 
-    def start(redis: str | None = redis_url, port: int | None = None, **env: str):
+    def start(
+        redis: str | None = redis_url, port: int | None = None, server=start_daphne, **env: str
+    ):
         environment = {"DJANGO_SQLITE_PATH": chat_database, **env}
         # The copy is migrated already
-        server = start_daphne(port=port, redis_url=redis, env=environment, migrate=False)
-        servers.append(server)
-        return server
+        started = server(port=port, redis_url=redis, env=environment, migrate=False)
+        servers.append(started)
+        return started
 
     yield start
     for server in servers:

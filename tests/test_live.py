@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from chat.frames import CLOSE_MESSAGE_TOO_BIG
+from workbook import start_uvicorn
 
 pytestmark = pytest.mark.live
 
@@ -67,6 +68,19 @@ async def test_two_processes_share_a_room_through_redis(start_chat_server):
         await say(bob, "fugafuga")
         assert (await next_frame(alice))["message"] == "hogehoge"
         assert (await next_frame(alice))["message"] == "fugafuga"
+
+
+async def test_uvicorn_serves_the_chat_and_shares_rooms_with_daphne(start_chat_server):
+    """Under uvicorn too a message comes back, uncompressed, and reaches a daphne's client."""
+    on_uvicorn = start_chat_server(server=start_uvicorn)
+    on_daphne = start_chat_server()
+    async with join(on_uvicorn) as alice, join(on_daphne) as bob:
+        # The client offered per-message deflate; this uvicorn turns it down
+        assert "Sec-WebSocket-Extensions" not in alice.response.headers
+        await say(alice, "hogehoge")
+        assert (await next_frame(alice))["message"] == "hogehoge"
+        assert (await next_frame(bob))["message"] == "hogehoge"
+    assert "Traceback" not in on_uvicorn.log()
 
 
 async def test_in_memory_layer_cannot_cross_processes(start_chat_server):

@@ -8,7 +8,7 @@ from .paths import CHATPROJECT_DIR, REPO_DIR, WORKSPACE_DIR
 from .ports import free_port, wait_for_port
 from .project import setup_django
 from .redis import RedisServer, RedisUnavailable, ensure_redis
-from .servers import BackgroundServer, start_daphne, start_runserver
+from .servers import BackgroundServer, start_daphne, start_runserver, start_uvicorn
 
 __all__ = [
     "CHATPROJECT_DIR",
@@ -22,5 +22,6 @@ __all__ = [
     "setup_django",
     "start_daphne",
     "start_runserver",
+    "start_uvicorn",
     "wait_for_port",
 ]

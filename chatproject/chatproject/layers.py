@@ -11,10 +11,13 @@ logger = logging.getLogger(__name__)
 def log_channel_layer() -> None:
     backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     if backend.endswith("InMemoryChannelLayer"):
-        logger.warning(
-            "Channel layer: in-memory, so only this one process can chat. "
-            "Set REDIS_URL (for example redis://127.0.0.1:6379/0) to chat across processes."
+        # Chosen on purpose (a benchmark, say) even though Redis is there, or for want of it
+        advice = (
+            "CHAT_CHANNEL_LAYER=memory chose it although REDIS_URL is set."
+            if settings.REDIS_URL
+            else "Set REDIS_URL (for example redis://127.0.0.1:6379/0) to chat across processes."
         )
+        logger.warning("Channel layer: in-memory, so only this one process can chat. %s", advice)
     else:
         name = backend.rsplit(".", 1)[-1]
         logger.info("Channel layer: %s at %s", name, redacted(settings.REDIS_URL))

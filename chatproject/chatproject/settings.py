@@ -1,8 +1,8 @@
 """Settings for the finished chat.
 
 Everything that differs between a laptop and a deployment comes from the environment:
-DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, REDIS_URL, DATABASE_URL. The defaults suit a
-workshop laptop: debug on, only local hosts allowed.
+DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, REDIS_URL, CHAT_CHANNEL_LAYER,
+DATABASE_URL. The defaults suit a workshop laptop: debug on, only local hosts allowed.
 """
 
 import os
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 import redis.exceptions
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,17 +101,36 @@ else:
 # The channel layer carries group_send between consumers. With Redis, consumers in any
 # number of server processes share rooms; without it, only one process can chat.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+
+# With Redis, CHAT_CHANNEL_LAYER picks the layer (the load benchmark compares them):
+#   redis   RedisChannelLayer: a queue per consumer in Redis, with capacity and expiry
+#   pubsub  RedisPubSubChannelLayer: Redis PUBLISH/SUBSCRIBE, at most once, no capacity
+#   memory  InMemoryChannelLayer, Redis or not: one process only. Presence follows the
+#           layer (chat/presence.py), so it stays in this process too
+CHAT_CHANNEL_LAYER = os.environ.get("CHAT_CHANNEL_LAYER", "redis")
+redis_backends = {
+    "redis": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+if CHAT_CHANNEL_LAYER not in (*redis_backends, "memory"):
+    raise ImproperlyConfigured(
+        f"CHAT_CHANNEL_LAYER={CHAT_CHANNEL_LAYER!r}: choose redis (the default), pubsub or memory"
+    )
+
+if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
+    # Both layers pass each host's keys to redis-py's ConnectionPool.from_url
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": redis_backends[CHAT_CHANNEL_LAYER],
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
                         # redis-py 8 gives up on a reply after 5 s by default: the very
-                        # time a layer's receive() waits at Redis (BZPOPMIN) for a message.
-                        # Idle sockets' consumers would fail every few seconds.
+                        # time RedisChannelLayer's receive() waits at Redis (BZPOPMIN) for a
+                        # message. Idle sockets' consumers would fail every few seconds.
+                        # (The pub/sub layer reads with its own 0.1 s timeout, but its
+                        # PUBLISH and SUBSCRIBE replies may be late on a busy server too.)
                         "socket_timeout": 10,
                         # After Redis restarts, pooled connections are dead: one immediate
                         # retry on a new connection, instead of failing that socket

@@ -1,0 +1,95 @@
+"""The settings read the environment: which channel layer, and a clear error for a wrong one.
+
+Each test imports the settings in a fresh process, as a server would at start-up.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+from workbook import CHATPROJECT_DIR
+
+REDIS_URL = "redis://127.0.0.1:1/0"  # never connected to: only read
+
+# The layer's backend and hosts, and the presence store that goes with it; the start-up
+# log line goes to stderr
+SHOW_LAYER = """
+import json, django
+django.setup()
+from django.conf import settings
+from chat.presence import presence_store
+from chatproject.layers import log_channel_layer
+log_channel_layer()
+layer = settings.CHANNEL_LAYERS["default"]
+hosts = layer.get("CONFIG", {}).get("hosts", [{}])
+keys = sorted(hosts[0]) if isinstance(hosts[0], dict) else []
+print(json.dumps([layer["BACKEND"], keys, type(presence_store()).__name__]))
+"""
+
+
+def settings_process(**env: str) -> subprocess.CompletedProcess:
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("REDIS_URL", "CHAT_CHANNEL_LAYER", "DJANGO_SETTINGS_MODULE")
+    }
+    environment["DJANGO_SETTINGS_MODULE"] = "chatproject.settings"
+    return subprocess.run(
+        [sys.executable, "-c", SHOW_LAYER],
+        cwd=CHATPROJECT_DIR,
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def layer_of(**env: str) -> tuple[str, list[str], str, str]:
+    """The backend, its host's keys, the presence store's class and the start-up log."""
+    result = settings_process(**env)
+    assert result.returncode == 0, result.stderr
+    return (*json.loads(result.stdout), result.stderr)
+
+
+HOST_KEYS = ["address", "max_connections", "retry_on_error", "socket_timeout"]
+
+
+def test_redis_url_gives_the_redis_channel_layer_by_default():
+    """REDIS_URL alone: RedisChannelLayer, with the socket timeout and retry, presence in Redis."""
+    backend, keys, presence, log = layer_of(REDIS_URL=REDIS_URL)
+    assert backend == "channels_redis.core.RedisChannelLayer"
+    assert f"Channel layer: RedisChannelLayer at {REDIS_URL}" in log
+    assert keys == HOST_KEYS
+    assert presence == "RedisPresence"
+
+
+def test_pubsub_gives_the_pubsub_layer_with_the_same_hosts():
+    """CHAT_CHANNEL_LAYER=pubsub: RedisPubSubChannelLayer, the same host settings."""
+    backend, keys, presence, log = layer_of(REDIS_URL=REDIS_URL, CHAT_CHANNEL_LAYER="pubsub")
+    assert backend == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert f"Channel layer: RedisPubSubChannelLayer at {REDIS_URL}" in log
+    assert keys == HOST_KEYS
+    assert presence == "RedisPresence"
+
+
+def test_memory_gives_the_in_memory_layer_even_with_redis():
+    """CHAT_CHANNEL_LAYER=memory: one process only, presence in it too, and the log says why."""
+    backend, _, presence, log = layer_of(REDIS_URL=REDIS_URL, CHAT_CHANNEL_LAYER="memory")
+    assert backend == "channels.layers.InMemoryChannelLayer"
+    assert presence == "LocalPresence"
+    assert "only this one process can chat. CHAT_CHANNEL_LAYER=memory chose it" in log
+
+
+def test_no_redis_url_gives_the_in_memory_layer_whatever_is_chosen():
+    """Without REDIS_URL there is no Redis to use: in-memory, as before."""
+    backend, _, _, log = layer_of(CHAT_CHANNEL_LAYER="pubsub")
+    assert backend == "channels.layers.InMemoryChannelLayer"
+    assert "Set REDIS_URL" in log
+
+
+def test_an_unknown_layer_is_refused_with_the_choices():
+    """A typo stops start-up with ImproperlyConfigured naming the valid values."""
+    result = settings_process(REDIS_URL=REDIS_URL, CHAT_CHANNEL_LAYER="rabbit")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: CHAT_CHANNEL_LAYER='rabbit'" in result.stderr
+    assert "redis (the default), pubsub or memory" in result.stderr

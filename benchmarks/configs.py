@@ -49,8 +49,13 @@ class Config:
 
 
 def chat_env(setup: Setup, layer: str) -> dict[str, str]:
-    # The layer is always named, so that a CHAT_CHANNEL_LAYER in the caller's shell changes nothing
-    return {"DJANGO_SQLITE_PATH": str(setup.database), "CHAT_CHANNEL_LAYER": layer}
+    # The layer is always named, so that a CHAT_CHANNEL_LAYER in the caller's shell changes
+    # nothing. DEBUG off, as in production: with it on, Django also records every query.
+    return {
+        "DJANGO_SQLITE_PATH": str(setup.database),
+        "CHAT_CHANNEL_LAYER": layer,
+        "DJANGO_DEBUG": "0",
+    }
 
 
 def start_blog(setup: Setup) -> Deployment:
@@ -61,12 +66,13 @@ def start_blog(setup: Setup) -> Deployment:
 
 
 def chat_on(
-    start: Callable[..., BackgroundServer], layer: str, processes: int = 1
+    start: Callable[..., BackgroundServer], layer: str, processes: int = 1, hub: bool = True
 ) -> Callable[[Setup], Deployment]:
     """A start function: the chat under start (daphne, uvicorn) on the layer, in processes."""
 
     def start_chat(setup: Setup) -> Deployment:
         environment = {**chat_env(setup, layer), **UNLIMITED_SENDER}
+        environment["CHAT_ROOM_HUB"] = "1" if hub else "0"
         servers = []
         try:
             for _ in range(processes):
@@ -101,6 +107,12 @@ CONFIGS = {
             chat_on(start_daphne, "redis"),
         ),
         Config(
+            "chat-nohub",
+            "the chat without its room hub: every consumer in the group with its own channel "
+            "(the tutorial's way), daphne, RedisChannelLayer",
+            chat_on(start_daphne, "redis", hub=False),
+        ),
+        Config(
             "chat-pubsub",
             "the chat, daphne, RedisPubSubChannelLayer (Redis PUBLISH/SUBSCRIBE)",
             chat_on(start_daphne, "pubsub"),
@@ -115,6 +127,11 @@ CONFIGS = {
             "the chat, uvicorn (uvloop, websockets-sansio, no per-message deflate), "
             "RedisChannelLayer",
             chat_on(start_uvicorn, "redis"),
+        ),
+        Config(
+            "chat-uvicorn-pubsub",
+            "the chat, uvicorn (as chat-uvicorn), RedisPubSubChannelLayer",
+            chat_on(start_uvicorn, "pubsub"),
         ),
         Config(
             "chat-2procs",

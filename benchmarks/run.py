@@ -50,7 +50,7 @@ class Scenario:
 # so only the baseline, the chat as built, its fastest server and the ceiling take it. Every
 # configuration meets 1000 listeners at 1 message a second: drops, latency, idle memory.
 # The README gives the time this plan takes.
-AT_SCALE = ("blog", "chat", "chat-uvicorn", "raw")
+AT_SCALE = ("blog", "chat", "chat-uvicorn", "chat-uvicorn-pubsub", "raw")
 FULL = [
     Scenario(10, 1000),
     Scenario(100, 300),
@@ -131,7 +131,7 @@ def table(rows: list[dict]) -> str:
     that keeps up delivers the same.
     """
     header = (
-        f"  {'config':13} {'deliv/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'drops':>6} "
+        f"  {'config':20} {'deliv/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'drops':>6} "
         f"{'RSS MB':>7} {'x blog':>7} {'% raw':>6}"
     )
     lines = []
@@ -141,7 +141,7 @@ def table(rows: list[dict]) -> str:
         for config, row in group.items():
             speed = row["deliveries_per_second"]
             line = (
-                f"  {config:13} {speed:10,.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
+                f"  {config:20} {speed:10,.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
                 f"{row['drops']:6.0f} {row['connected_rss_mb']:7.0f}"
             )
             if scenario.endswith("@ max"):

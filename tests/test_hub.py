@@ -20,21 +20,29 @@ GROUP = "chat_demoroom"
 class Socket:
     """A member that records the frames the hub writes to it."""
 
-    def __init__(self, socket_id: str, broken: bool = False) -> None:
+    def __init__(self, socket_id: str, broken: bool = False, stuck: bool = False) -> None:
         self.socket_id = socket_id
         self.broken = broken
+        # A client that stopped reading: the server's send waits for its buffer to drain
+        self.stuck = stuck
         self.frames: list[str] = []
         self.arrived = asyncio.Event()
         self.closed_for_outage = False
+        self.behind = False
 
     async def send_frame(self, text: str) -> None:
         if self.broken:
             raise ConnectionResetError("this client went away a moment ago")
+        if self.stuck:
+            await asyncio.Event().wait()
         self.frames.append(text)
         self.arrived.set()
 
     async def close_for_outage(self) -> None:
         self.closed_for_outage = True
+
+    def fell_behind(self) -> None:
+        self.behind = True
 
 
 def echo(event: dict) -> str | None:
@@ -89,6 +97,26 @@ async def test_a_broken_socket_does_not_stop_the_others():
     finally:
         await hub.leave(room, broken)
         await hub.leave(room, alice)
+
+
+async def test_a_client_that_stops_reading_does_not_hold_up_the_room():
+    """A write that waits past the deadline drops that socket; the next ones still get it."""
+    layer = InMemoryChannelLayer()
+    alice, stuck, bob = Socket("alice"), Socket("stuck", stuck=True), Socket("bob")
+    room = await hub.join(layer, GROUP, alice, echo)
+    room.slow_write_seconds = 0.3
+    await hub.join(layer, GROUP, stuck, echo)
+    await hub.join(layer, GROUP, bob, echo)
+    try:
+        await layer.group_send(GROUP, {"type": "x", "text": "one"})
+        await arrival(bob)
+        await layer.group_send(GROUP, {"type": "x", "text": "two"})
+        await arrival(bob)
+        assert alice.frames == bob.frames == ["one", "two"]
+        assert stuck.behind and stuck not in room.members
+    finally:
+        for member in (alice, stuck, bob):
+            await hub.leave(room, member)
 
 
 async def test_the_sender_is_skipped_when_named():

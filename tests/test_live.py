@@ -83,6 +83,34 @@ async def test_uvicorn_serves_the_chat_and_shares_rooms_with_daphne(start_chat_s
     assert "Traceback" not in on_uvicorn.log()
 
 
+async def test_a_client_that_stops_reading_does_not_hold_up_the_room(start_chat_server):
+    """uvicorn waits for a client's full buffer; the hub drops that client, the room goes on."""
+    server = start_chat_server(
+        server=start_uvicorn, CHAT_MESSAGES_PER_SECOND="1000000", CHAT_MESSAGE_BURST="1000000"
+    )
+    # A client that reads nothing (its library stops at one frame): the buffers fill up
+    stalled_client = connect(room_url(server), origin=server.url, max_queue=1)
+    async with stalled_client as stalled, join(server) as alice:
+        sent, padding = 0, "x" * 3900
+        # Up to 12 MB, in rounds of 100 messages, until the server gives up on the client
+        while "fell behind" not in server.log() and sent < 3000:
+            for number in range(sent, sent + 100):
+                await say(alice, f"{number} {padding}")
+            for number in range(sent, sent + 100):
+                assert (await next_frame(alice))["message"].split()[0] == str(number)
+            sent += 100
+        assert "fell behind" in server.log(), f"{sent} messages never filled the buffers"
+        # The room goes on, and the stalled client, once it reads, is told to reconnect
+        await say(alice, "still here")
+        assert (await next_frame(alice))["message"] == "still here"
+        with pytest.raises(ConnectionClosedError) as closed:
+            while True:
+                last = json.loads(await asyncio.wait_for(stalled.recv(), RECEIVE_TIMEOUT))
+        assert closed.value.rcvd.code == 4013
+        assert last["type"] == "error" and last["retry"] is True
+    assert "Traceback" not in server.log()
+
+
 async def test_in_memory_layer_cannot_cross_processes(start_chat_server):
     """Without Redis each process has its own rooms: the other process never hears."""
     first, second = start_chat_server(redis=None), start_chat_server(redis=None)

@@ -260,6 +260,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:  # the client may be gone already: nothing to tell
             logger.debug("Could not tell a client about the outage", exc_info=True)
 
+    def fell_behind(self) -> None:
+        """The hub gave up writing to this socket: its client should reconnect and catch up."""
+        self.behind = asyncio.create_task(self.close_behind())
+
+    async def close_behind(self) -> None:
+        try:
+            reason = "this connection fell behind the room; reconnect to catch up from history"
+            await self.send(text_data=frames.error_frame(reason, retry=True))
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        except Exception:  # the client went away meanwhile: nothing to tell
+            logger.debug("Could not close a socket that fell behind", exc_info=True)
+
     async def say_typing(self) -> None:
         # Extra notices inside the throttle interval change nothing on the pages: drop them
         if self.typing_throttle.allow():

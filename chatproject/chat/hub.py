@@ -29,6 +29,13 @@ class Member(Protocol):
 
     async def close_for_outage(self) -> None: ...
 
+    def fell_behind(self) -> None: ...
+
+
+# How long one message's writes may wait on clients that do not read. daphne never waits
+# (it buffers); uvicorn waits while a client's buffer is full, and the room must not.
+SLOW_WRITE_SECONDS = 2.0
+
 
 # Turns one event from the group into the frame every member gets (None: nothing to send)
 Render = Callable[[dict], str | None]
@@ -49,6 +56,7 @@ class Hub:
         self.members: dict[Member, None] = {}  # an ordered set
         # The room's database row, looked up by the first socket and shared by the others
         self.room = None
+        self.slow_write_seconds = SLOW_WRITE_SECONDS
         self.channel_name: str | None = None
         self.subscribed = asyncio.get_running_loop().create_future()
         self.task = asyncio.create_task(self.run(), name=f"hub {group}")
@@ -83,16 +91,46 @@ class Hub:
                 await self.write(text, skip=event.get("sender"))
 
     async def write(self, text: str, skip: str | None = None) -> None:
-        # One after another, without a task each: daphne's send never waits on a client (its
-        # transport buffers), so a slow reader costs memory, not the room's time
-        for member in list(self.members):
-            if member.socket_id == skip:
-                continue
-            try:
-                await member.send_frame(text)
-            except Exception:
-                # A socket that closed a moment ago: the others must still hear the message
-                logger.debug("Could not write to socket %s", member.socket_id, exc_info=True)
+        members = [member for member in self.members if member.socket_id != skip]
+        start = 0
+        while start < len(members):
+            start = await self.write_from(members, start, text)
+
+    async def write_from(self, members: list[Member], start: int, text: str) -> int:
+        """Write to members from start on; where to go on from if one held everyone up.
+
+        One after another, without a task each (a task per socket per message is what the
+        hub saves). A send only waits when the server holds back for a client that does
+        not read (uvicorn does, daphne never): one deadline per message bounds that.
+        """
+        loop = asyncio.get_running_loop()
+        index, waiting_since = start, loop.time()
+        try:
+            async with asyncio.timeout(self.slow_write_seconds):
+                for index in range(start, len(members)):
+                    waiting_since = loop.time()
+                    await self.write_one(members[index], text)
+        except TimeoutError:
+            if loop.time() - waiting_since < self.slow_write_seconds / 2:
+                return index  # the deadline ran out on a socket that had only just waited
+            self.drop_slow(members[index])
+            return index + 1
+        return len(members)
+
+    async def write_one(self, member: Member, text: str) -> None:
+        try:
+            await member.send_frame(text)
+        except Exception:
+            # A socket that closed a moment ago: the others must still hear the message
+            logger.debug("Could not write to socket %s", member.socket_id, exc_info=True)
+
+    def drop_slow(self, member: Member) -> None:
+        """A client that stopped reading leaves the room's writes; it catches up from history."""
+        logger.info(
+            "Socket %s fell behind in %s and was asked to reconnect", member.socket_id, self.group
+        )
+        self.members.pop(member, None)
+        member.fell_behind()
 
     async def renew(self) -> None:
         """Join the group again before the layer forgets memberships (group_expiry)."""

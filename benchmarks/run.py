@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from workbook import RedisServer
 
@@ -142,10 +142,21 @@ def run_benchmark(
     label: str = "full",
 ) -> dict:
     """Run the sweep against a Redis of its own; write and return the results."""
+    return asyncio.run(arun_benchmark(configs, scenarios, repeats, out, label))
+
+
+async def arun_benchmark(
+    configs: list[str],
+    scenarios: list[Scenario],
+    repeats: int = 2,
+    out: Path = RESULTS_DIR,
+    label: str = "full",
+) -> dict:
+    """run_benchmark() for a running event loop (a notebook cell): await it."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, RedisServer(Path(tmp)) as redis:
         setup = Setup(redis_url=redis.url, database=Path(tmp) / "chat.sqlite3")
         started = time.time()
-        runs = asyncio.run(sweep(configs, scenarios, repeats, setup))
+        runs = await sweep(configs, scenarios, repeats, setup)
     results = {
         "label": label,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

@@ -130,7 +130,9 @@ async def sweep(configs: list[str], scenarios: list[Scenario], repeats: int, set
                         )
                         progress.update()
             finally:
-                server.stop()
+                # daphne stopped while sockets are still closing can hang in its shutdown
+                # (worker threads waiting on the stopped loop): no need to wait 10 s for it
+                server.stop(timeout=2)
     return runs
 
 

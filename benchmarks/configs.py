@@ -36,9 +36,9 @@ class Deployment:
     def pids(self) -> list[int]:
         return [server.pid for server in self.servers]
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
         for server in self.servers:
-            server.stop()
+            server.stop(timeout=timeout)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,9 @@
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no screen needed
-
-import matplotlib.pyplot as plt  # noqa: E402
+# Figures drawn straight to files: no pyplot, so no GUI backend is chosen, and a notebook
+# that imports this module keeps its own inline plots
+from matplotlib.figure import Figure
 
 
 def _grouped_bars(axes, rows: list[dict], scenarios: list[str], figure: str, offset=0.0):
@@ -26,14 +24,14 @@ def plot_throughput(medians: list[dict], path: Path) -> Path:
     """Deliveries a second when the sender goes as fast as it can (log scale: raw is far ahead)."""
     rows = [row for row in medians if row["scenario"].endswith("@ max")]
     scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
-    figure, axes = plt.subplots(figsize=(8, 4.5))
+    figure = Figure(figsize=(8, 4.5))
+    axes = figure.subplots()
     _grouped_bars(axes, rows, scenarios, "deliveries_per_second")
     axes.set_yscale("log")
     axes.set_ylabel("deliveries / s (median)")
     axes.set_title("Fan-out throughput: one sender, every listener in one room")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -41,14 +39,14 @@ def plot_latency(medians: list[dict], path: Path) -> Path:
     """p50 and p99 latency at a steady offered rate."""
     rows = [row for row in medians if not row["scenario"].endswith("@ max")]
     scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
-    figure, (p50, p99) = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
+    figure = Figure(figsize=(10, 4.5))
+    p50, p99 = figure.subplots(1, 2, sharey=True)
     for axes, name in ((p50, "p50_ms"), (p99, "p99_ms")):
         _grouped_bars(axes, rows, scenarios, name)
         axes.set_title(f"{name.removesuffix('_ms')} latency (ms, median of runs)")
     p50.set_ylabel("ms from send to arrival")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from workbook import RedisServer
 
@@ -190,7 +190,9 @@ async def run_config(name: str, scenarios: list[Scenario], repeat: int, setup: S
             runs.append({"config": name, "scenario": scenario.name, "repeat": repeat, **figures})
             progress.update()
     finally:
-        deployment.stop()
+        # daphne stopped while sockets are still closing can hang in its shutdown (worker
+        # threads waiting on the stopped loop): no need to wait 10 s for it
+        deployment.stop(timeout=2)
     return runs
 
 
@@ -202,10 +204,21 @@ def run_benchmark(
     label: str = "full",
 ) -> dict:
     """Run the sweep against a Redis of its own; write and return the results."""
+    return asyncio.run(arun_benchmark(configs, scenarios, repeats, out, label))
+
+
+async def arun_benchmark(
+    configs: list[str],
+    scenarios: list[Scenario],
+    repeats: int = 2,
+    out: Path = RESULTS_DIR,
+    label: str = "full",
+) -> dict:
+    """run_benchmark() for a running event loop (a notebook cell): await it."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, RedisServer(Path(tmp)) as redis:
         setup = Setup(redis_url=redis.url, database=Path(tmp) / "chat.sqlite3")
         started = time.time()
-        runs = asyncio.run(sweep(configs, scenarios, repeats, setup))
+        runs = await sweep(configs, scenarios, repeats, setup)
     results = {
         "label": label,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

@@ -1,0 +1,103 @@
+"""Notebook 07's plumbing: read benchmark results, plot them against listeners, compare profiles.
+
+Results are what ``benchmarks.run`` writes (``make bench``): every run with its listeners,
+messages and rate, whatever the configurations are called.
+"""
+
+import json
+import statistics
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+FIGURES = ("deliveries_per_second", "p50_ms", "p99_ms", "drops")
+
+
+def recorded_results(path: Path) -> dict | None:
+    """The results at path, said in a line; None (and how to make them) when there are none."""
+    if not path.exists():
+        print(
+            f"No recorded results at {path.name} yet. `make bench` runs the full sweep "
+            "(10, 100 and 1,000 listeners, each configuration twice) and writes them there; "
+            "run this cell again afterwards. The notebook goes on without them."
+        )
+        return None
+    results = json.loads(path.read_text())
+    where = results["machine"]
+    print(
+        f"{results['label']}: {len(results['runs'])} runs on {results['started']}, "
+        f"{results['seconds']:.0f} s; {where['cpus']} CPUs, {where['processor']}, "
+        f"Python {where['python']}; load generator: {where['load_generator']}"
+    )
+    return results
+
+
+def by_scenario(results: dict) -> list[dict]:
+    """The median of each figure per configuration, listeners and rate, from every run."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in results["runs"]:
+        groups.setdefault((run["config"], run["listeners"], run["rate"]), []).append(run)
+    return [
+        {
+            "config": config,
+            "listeners": listeners,
+            "rate": rate,
+            **{name: statistics.median(run[name] for run in runs) for name in FIGURES},
+        }
+        for (config, listeners, rate), runs in groups.items()
+    ]
+
+
+def _lines(axes, rows: list[dict], figure: str) -> None:
+    """One line per configuration, listeners on the x axis (log: 10, 100, 1,000)."""
+    if not rows:
+        axes.text(0.5, 0.5, "no such runs in these results", ha="center", transform=axes.transAxes)
+        return
+    for config in dict.fromkeys(row["config"] for row in rows):
+        points = sorted((row["listeners"], row[figure]) for row in rows if row["config"] == config)
+        axes.plot(*zip(*points, strict=True), marker="o", label=config)
+    axes.set_xscale("log")
+    sizes = sorted({row["listeners"] for row in rows})
+    axes.set_xticks(sizes, [f"{size:,}" for size in sizes])
+    axes.minorticks_off()
+    axes.set_xlabel("listeners in the room")
+    axes.legend()
+
+
+def plot_against_listeners(results: dict, title: str) -> Figure:
+    """Throughput (sender flat out) and p99 latency (at a set rate) against listeners."""
+    rows = by_scenario(results)
+    flat_out = [row for row in rows if row["rate"] is None]
+    paced = [row for row in rows if row["rate"] is not None]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    _lines(left, flat_out, "deliveries_per_second")
+    left.set_yscale("log" if flat_out else "linear")
+    left.set_ylabel("deliveries / s (log scale)")
+    left.set_title("throughput, sender as fast as it can")
+    _lines(right, paced, "p99_ms")
+    right.set_yscale("log" if paced else "linear")
+    right.set_ylabel("p99 ms, send to arrival (log scale)")
+    rates = ", ".join(sorted({f"{row['listeners']} at {row['rate']:g}/s" for row in paced}))
+    right.set_title(f"p99 latency at a set rate ({rates})", fontsize=9)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def compare_profiles(profiles: dict[str, dict]) -> str:
+    """Cost centres side by side: each profile's share of its samples."""
+    shares = {
+        name: {row["centre"]: row["share"] for row in profile["centres"]}
+        for name, profile in profiles.items()
+    }
+    centres = list(dict.fromkeys(centre for one in shares.values() for centre in one))
+    width = max(12, *(len(name) for name in profiles))
+    lines = [f"{'cost centre':27}" + "".join(f"{name:>{width + 2}}" for name in profiles)]
+    lines.append("-" * len(lines[0]))
+    for centre in centres:
+        cells = "".join(f"{shares[name].get(centre, 0):>{width + 2}.0%}" for name in profiles)
+        lines.append(f"{centre:27}{cells}")
+    samples = "".join(f"{profile['samples']:>{width + 2}}" for profile in profiles.values())
+    lines.append(f"{'samples':27}{samples}")
+    return "\n".join(lines)

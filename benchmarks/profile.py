@@ -29,7 +29,7 @@ from workbook.ports import HOST
 from workbook.servers import chat_environment, migrate_once
 
 from . import loadgen
-from .configs import CONFIGS, UNLIMITED_SENDER, Setup
+from .configs import CONFIGS, UNLIMITED_SENDER, Setup, chat_env
 from .run import RESULTS_DIR, machine
 
 # The cost centres, as the table lists them when they tie
@@ -230,7 +230,7 @@ def server_command(config: str, setup: Setup, port: int) -> ServerCommand:
     if config not in applications:
         raise ValueError(f"cannot profile {config!r}; choose from {sorted(applications)}")
     application, extra = applications[config]
-    env = chat_environment(setup.redis_url, DJANGO_SQLITE_PATH=str(setup.database), **extra)
+    env = chat_environment(setup.redis_url, **chat_env(setup, "redis"), **extra)
     # The same command as workbook.start_daphne()'s
     command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
     return ServerCommand(command, CHATPROJECT_DIR, env, needs_tables=config == "chat")
@@ -309,8 +309,7 @@ async def record_profile(
         server = start_profiled(config, setup, samples, rate)
         try:
             load = loadgen.Load(
-                url=f"ws://{HOST}:{server.port}/ws/chat/profile/",
-                origin=server.url,
+                urls=[f"ws://{HOST}:{server.port}/ws/chat/profile/"],
                 listeners=listeners,
                 messages=messages,
             )

@@ -51,7 +51,7 @@ def layer_of(**env: str) -> tuple[str, list[str], str, str]:
     return (*json.loads(result.stdout), result.stderr)
 
 
-HOST_KEYS = ["address", "max_connections", "retry_on_error", "socket_timeout"]
+HOST_KEYS = ["address", "driver_info", "max_connections", "retry_on_error", "socket_timeout"]
 
 
 def test_redis_url_gives_the_redis_channel_layer_by_default():

@@ -21,6 +21,7 @@ from typing import Protocol
 import redis.asyncio
 import redis.exceptions
 from django.conf import settings
+from redis.driver_info import DriverInfo
 
 # Seconds an entry lives without a refresh (settings.CHAT_PRESENCE_TTL)
 DEFAULT_TTL = 30.0
@@ -98,6 +99,9 @@ return {version, changed, names}
 """
 
 
+_DRIVER_INFO = DriverInfo()
+
+
 class RedisPresence:
     """Entries in Redis: every process serving the room sees every socket."""
 
@@ -124,6 +128,8 @@ class RedisPresence:
                 socket_timeout=REDIS_TIMEOUT,
                 # One immediate retry: after a Redis restart the pooled connection is dead
                 retry_on_error=[redis.exceptions.ConnectionError],
+                # Its version looked up once, not per new connection (see settings.py)
+                driver_info=_DRIVER_INFO,
             )
             self._clients[loop] = redis.asyncio.Redis(connection_pool=pool)
         return self._clients[loop]

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from workbook import CHATPROJECT_DIR
 
 REDIS_URL = "redis://127.0.0.1:1/0"  # never connected to: only read
@@ -54,20 +56,20 @@ def layer_of(**env: str) -> tuple[str, list[str], str, str]:
 HOST_KEYS = ["address", "driver_info", "max_connections", "retry_on_error", "socket_timeout"]
 
 
-def test_redis_url_gives_the_redis_channel_layer_by_default():
-    """REDIS_URL alone: RedisChannelLayer, with the socket timeout and retry, presence in Redis."""
-    backend, keys, presence, log = layer_of(REDIS_URL=REDIS_URL)
-    assert backend == "channels_redis.core.RedisChannelLayer"
-    assert f"Channel layer: RedisChannelLayer at {REDIS_URL}" in log
-    assert keys == HOST_KEYS
-    assert presence == "RedisPresence"
-
-
-def test_pubsub_gives_the_pubsub_layer_with_the_same_hosts():
-    """CHAT_CHANNEL_LAYER=pubsub: RedisPubSubChannelLayer, the same host settings."""
-    backend, keys, presence, log = layer_of(REDIS_URL=REDIS_URL, CHAT_CHANNEL_LAYER="pubsub")
-    assert backend == "channels_redis.pubsub.RedisPubSubChannelLayer"
-    assert f"Channel layer: RedisPubSubChannelLayer at {REDIS_URL}" in log
+@pytest.mark.parametrize(
+    ("chosen", "backend_path"),
+    [
+        (None, "channels_redis.core.RedisChannelLayer"),
+        ("pubsub", "channels_redis.pubsub.RedisPubSubChannelLayer"),
+    ],
+    ids=["redis-by-default", "pubsub"],
+)
+def test_redis_layers_share_their_host_settings(chosen, backend_path):
+    """REDIS_URL alone gives RedisChannelLayer, pubsub the pub/sub one: same hosts, presence."""
+    choice = {"CHAT_CHANNEL_LAYER": chosen} if chosen else {}
+    backend, keys, presence, log = layer_of(REDIS_URL=REDIS_URL, **choice)
+    assert backend == backend_path
+    assert f"Channel layer: {backend_path.rsplit('.', 1)[1]} at {REDIS_URL}" in log
     assert keys == HOST_KEYS
     assert presence == "RedisPresence"
 

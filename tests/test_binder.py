@@ -151,7 +151,13 @@ def test_start_runs_redis_and_hands_its_url_on(tmp_path):
             # The project's own server, which `python -m workbook redis stop` knows about
             assert url_file.read_text().strip() == url
     finally:
-        stop = run_start([sys.executable, "-m", "workbook", "redis", "stop"], tmp_path)
+        stop = subprocess.run(
+            [sys.executable, "-m", "workbook", "redis", "stop"],
+            cwd=REPO_DIR,
+            env=start_environment(tmp_path),
+            capture_output=True,
+            text=True,
+        )
     if not already_running:
         assert "stopped the project's own server" in stop.stderr
         assert server_version(url) is None

@@ -8,9 +8,10 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab test lint format chat bench redis stop browser clean
+.PHONY: help setup check-env lab test lint format chat bench redis stop browser clean
 
 help:
+	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
 	@echo "make lab     set up, start Redis, open JupyterLab on notebooks/"
 	@echo "make test    set up, then lint and run every test"
 	@echo "make chat    run the finished chat at http://127.0.0.1:$(PORT)/chat/ (PORT=8001 to move it)"
@@ -31,6 +32,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 	@echo "==> $(VENV) is ready"
+
+# Run before the workshop: one line per check, each with what to do; fails if something blocks
+check-env: setup
+	@PORT=$(PORT) $(PY) -m workbook check-env
 
 # Jupyter refuses to run as root unless told; containers and some CI machines are root
 lab: setup

@@ -3,6 +3,7 @@
 python -m workbook redis ensure   print the URL of a usable Redis, starting one if need be
 python -m workbook redis status   print it, starting nothing
 python -m workbook redis stop     stop the project's own Redis server
+python -m workbook check-env      is this machine ready for the workshop? (make check-env)
 """
 
 import sys
@@ -36,6 +37,11 @@ def redis_command(action: str) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "redis":
         return redis_command(argv[1])
+    if argv == ["check-env"]:
+        # Imported here: `redis ensure` starts Binder and make lab, and needs none of it
+        from .checkenv import main as check_env
+
+        return check_env()
     log(__doc__)
     return 2
 

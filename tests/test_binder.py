@@ -5,6 +5,7 @@ binder/start is run for real: it must start a Redis, hand its URL on, and exec t
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +179,12 @@ def test_without_redis_jupyterlab_still_starts(tmp_path):
     assert result.stdout == f"ran with {url}\n"
     assert "no Redis answers" in result.stderr
     assert "binder/start: no Redis for the notebooks" in result.stderr
+
+
+def test_the_readmes_launch_link_opens_notebook_00():
+    """The README's Binder link opens JupyterLab on a notebook this repository has."""
+    readme = (REPO_DIR / "README.md").read_text()
+    links = re.findall(r"https://mybinder\.org/v2/gh/\S+?\?urlpath=lab/tree/(\S+)", readme)
+    assert links, "no Binder launch link in the README"
+    assert all((REPO_DIR / path).is_file() for path in links), links
+    assert "[![Launch on Binder](https://mybinder.org/badge_logo.svg)][binder]" in readme

@@ -8,8 +8,6 @@ Settings name the prefix (CHAT_PROXY_PREFIX); this middleware tells Django and C
 
 from urllib.parse import quote, urlsplit
 
-from channels.security.websocket import WebsocketDenier
-
 
 class ProxyPrefix:
     """Put the proxy's prefix back into every request's scope, and keep redirects under it.
@@ -87,4 +85,6 @@ class SameOriginValidator:
         host = headers.get(b"host", b"").decode("latin1").lower()
         if origin and host and urlsplit(origin).netloc == host:
             return await self.application(scope, receive, send)
-        return await WebsocketDenier()(scope, receive, send)
+        # Closed before it is accepted: the server refuses the handshake with HTTP 403
+        await receive()
+        await send({"type": "websocket.close"})

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.browser
 
 TOKEN = "workbook-proxy-test-token"
 HUB_HOST = "hub.test"
+# Never looked up: Playwright answers for it (and would it slip, it is 127.0.0.1)
+HTTPS_HUB_HOST = "hub.example.org"
 
 
 @dataclass
@@ -108,7 +110,7 @@ def browser():
     """Headless Chromium that finds hub.test at 127.0.0.1, and nothing else anywhere new."""
     require(os.access(CHROMIUM, os.X_OK), f"no Chromium at {CHROMIUM}")
     with sync_playwright() as playwright:
-        rules = f"--host-resolver-rules=MAP {HUB_HOST} 127.0.0.1"
+        rules = f"--host-resolver-rules=MAP {HUB_HOST} 127.0.0.1, MAP {HTTPS_HUB_HOST} 127.0.0.1"
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, rules]
         )
@@ -186,3 +188,36 @@ def test_sign_up_and_log_out_through_jupyters_proxy(jupyter, user, start_chat_se
     room.get_by_role("button", name="Log out").click()
     expect(room).to_have_url(jupyter.absolute(browser_url(server, "/chat/")))
     expect(room.get_by_role("link", name="Log in")).to_be_visible()
+
+
+def test_under_https_the_page_opens_wss_within_the_prefix(browser, start_chat_server):
+    """On an https hub, the index form and the room's socket both stay under the prefix.
+
+    The hub is played by Playwright: every request to https://hub.example.org/user/x/… is
+    answered by the chat, as the proxy would, with the prefix stripped; the socket is
+    answered by Playwright itself: its URL is what counts.
+    """
+    port = free_port()
+    prefix = f"/user/x/proxy/{port}"
+    server = start_chat_server(port=port, CHAT_PROXY_PREFIX=prefix)
+    hub = f"https://{HTTPS_HUB_HOST}"
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+
+    def proxy(route):
+        path = route.request.url.removeprefix(hub + prefix)
+        route.fulfill(response=route.fetch(url=server.url + path))
+
+    context.route(f"{hub}{prefix}/**", proxy)
+    opened: list[str] = []
+    context.route_web_socket(re.compile(r"^wss://"), lambda websocket: opened.append(websocket.url))
+    try:
+        page = context.new_page()
+        page.goto(f"{hub}{prefix}/chat/")
+        page.locator("#room-name-input").fill("雑談")
+        page.locator("#room-name-submit").click()
+        expect(page).to_have_url(f"{hub}{prefix}/chat/%E9%9B%91%E8%AB%87/")
+        expect(page.locator("#chat-status")).to_have_text("Connected to 雑談")
+        assert opened[0].startswith(f"wss://{HTTPS_HUB_HOST}{prefix}/ws/chat/%E9%9B%91%E8%AB%87/?")
+    finally:
+        context.close()

@@ -108,9 +108,10 @@ class TestProxyPrefix:
     async def test_puts_the_prefix_in_root_path_and_path(self, kind, path):
         """Django and Channels see root_path=prefix and the full path, however it arrived."""
         app = Recorder()
-        await call(ProxyPrefix(app, PREFIX + "/"), {"type": kind, "path": path})
+        await call(ProxyPrefix(app, PREFIX + "/"), {"type": kind, "path": path, "raw_path": b"/"})
         assert app.scope["root_path"] == PREFIX
         assert app.scope["path"] == f"{PREFIX}/chat/a/"
+        assert "raw_path" not in app.scope
 
     async def test_other_scopes_pass_unchanged(self):
         app = Recorder()
@@ -139,6 +140,12 @@ class TestProxyPrefix:
         app = Recorder(302, [(b"Location", location.encode()), (b"X-Other", b"kept")])
         sent = await call(ProxyPrefix(app, PREFIX), {"type": "http", "path": path})
         assert sent[0]["headers"] == [(b"Location", expected), (b"X-Other", b"kept")]
+
+    async def test_a_prefix_with_an_at_sign_is_matched_as_django_writes_it(self):
+        """reverse() leaves "@" of a JupyterHub user name unquoted, and so does the match."""
+        app = Recorder(302, [(b"Location", b"/user/a@b.org/proxy/1/chat/")])
+        sent = await call(ProxyPrefix(app, "/user/a@b.org/proxy/1"), {"type": "http", "path": "/"})
+        assert sent[0]["headers"] == [(b"Location", b"../../../../user/a@b.org/proxy/1/chat/")]
 
     async def test_other_responses_keep_their_headers(self):
         app = Recorder(200, [(b"location", f"{PREFIX}/x/".encode())])

@@ -8,6 +8,8 @@ Settings name the prefix (CHAT_PROXY_PREFIX); this middleware tells Django and C
 
 from urllib.parse import quote, urlsplit
 
+from django.utils.http import RFC3986_SUBDELIMS
+
 
 class ProxyPrefix:
     """Put the proxy's prefix back into every request's scope, and keep redirects under it.
@@ -26,12 +28,9 @@ class ProxyPrefix:
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.application(scope, receive, send)
-        scope = {**scope, "root_path": self.prefix, "path": self.full_path(scope["path"])}
-        if "raw_path" in scope:
-            # Only for consistency: neither Django nor Channels reads it
-            raw_path = scope["raw_path"]
-            if not raw_path.startswith(quote(self.prefix).encode() + b"/"):
-                scope["raw_path"] = quote(self.prefix).encode() + raw_path
+        # Without raw_path, which would still be the path as received (nothing here reads it)
+        scope = {name: value for name, value in scope.items() if name != "raw_path"}
+        scope |= {"root_path": self.prefix, "path": self.full_path(scope["path"])}
         if scope["type"] == "http":
             send = self.relative_redirects(scope["path"], send)
         return await self.application(scope, receive, send)
@@ -40,7 +39,7 @@ class ProxyPrefix:
         return path if path.startswith(self.prefix + "/") else self.prefix + path
 
     def relative_redirects(self, path: str, send):
-        """Wrap send so that a redirect to <prefix>/x/ says "x/" relative to this page.
+        """Wrap send so that a redirect to <prefix>/x/ is written relative to this page.
 
         jupyter-server-proxy 4.6 prefixes a Location that starts with "/" once more (it
         assumes a backend that does not know its prefix); a relative one it leaves alone,
@@ -60,7 +59,8 @@ class ProxyPrefix:
         return send_relative
 
     def relative_location(self, location: bytes, depth: int) -> bytes:
-        prefix = quote(self.prefix).encode() + b"/"
+        # Quoted as reverse() quotes it, so that a user name such as a@b.org matches
+        prefix = quote(self.prefix, safe=RFC3986_SUBDELIMS + "/~:@").encode() + b"/"
         if not location.startswith(prefix):
             return location
         return b"../" * depth + location.removeprefix(b"/") or b"./"

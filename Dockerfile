@@ -33,6 +33,9 @@ USER lab
 EXPOSE 8888
 
 # 0.0.0.0 inside the container only: docker-compose.yml publishes 8888 on the host's
-# 127.0.0.1. Token authentication stays on; the log shows the URL with the token.
+# 127.0.0.1. Token authentication stays on; the log shows the URL with the token. Chat servers
+# that notebooks start listen on the container's 127.0.0.1, and the host's browser opens them
+# through JupyterLab's proxy (jupyter-server-proxy, from requirements.txt), at the address
+# docker-compose.yml gives the notebooks as WORKBOOK_JUPYTER_URL.
 CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", \
      "--ServerApp.root_dir=/home/lab/asgi-workbook/notebooks"]

@@ -6,6 +6,7 @@ has the compose plugin, one more test has it validate the file against the Compo
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -13,6 +14,7 @@ import yaml
 REPO_DIR = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 DOCKERFILE = REPO_DIR / "Dockerfile"
+REQUIREMENTS = REPO_DIR / "requirements.txt"
 LOOPBACK = "127.0.0.1"
 
 
@@ -135,3 +137,24 @@ def test_dockerfile_uses_python_3_11(dockerfile):
     base = re.search(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
     assert base, "no FROM line"
     assert re.fullmatch(r"python:3\.11(\.\d+)?(-[\w.-]+)?", base.group(1)), base.group(1)
+
+
+def test_only_jupyterlab_is_published_from_the_lab(compose):
+    """Chat servers listen on the container's 127.0.0.1: no port range is published for them."""
+    targets = [str(port).rsplit(":", 1)[-1] for port in compose["services"]["lab"]["ports"]]
+    assert targets == ["8888"]
+
+
+def test_lab_links_the_chat_through_jupyters_proxy(compose):
+    """WORKBOOK_JUPYTER_URL is JupyterLab where the host publishes it, so links work there."""
+    url = urlsplit(environment_of(compose["services"]["lab"])["WORKBOOK_JUPYTER_URL"])
+    published = [str(port) for port in compose["services"]["lab"]["ports"]]
+    assert (url.scheme, url.path) == ("http", "/")
+    assert f"{url.hostname}:{url.port}:8888" in published
+
+
+def test_requirements_pin_jupyter_server_proxy_without_the_websocket_hole():
+    """jupyter-server-proxy 4.1.1 and later check the Jupyter login on proxied WebSockets."""
+    pins = re.findall(r"^jupyter-server-proxy==([\d.]+)$", REQUIREMENTS.read_text(), re.MULTILINE)
+    assert len(pins) == 1
+    assert tuple(int(part) for part in pins[0].split(".")) >= (4, 1, 1)

@@ -87,11 +87,16 @@ class TestUrlHelpers:
         ("page", "target", "expected"),
         [
             ("/chat/a/", "/ws/chat/a/", "../../ws/chat/a/"),
-            ("/p/chat/a/", "/p/ws/chat/a/", "../../../p/ws/chat/a/"),
+            ("/p/chat/a/", "/p/ws/chat/a/", "../../ws/chat/a/"),
+            ("/user/x/proxy/8001/chat/a/", "/user/x/proxy/8001/ws/chat/a/", "../../ws/chat/a/"),
+            ("/chat/a/", "/chat/b/", "../b/"),
+            ("/chat/a/", "/chat/a/", ""),
+            ("/chat/", "/chat/a/", "a/"),
+            ("/", "/ws/", "ws/"),
         ],
     )
     def test_relative_path(self, page, target, expected):
-        """relative_path climbs out of the page's folders, then down to the target."""
+        """relative_path climbs out of the folders the page does not share with the target."""
         assert relative_path(page, target) == expected
 
 

@@ -4,6 +4,7 @@ They find free ports, make Redis available, and start and stop servers in the ba
 so that notebook cells can show the real ``websockets.connect`` and ``group_send``.
 """
 
+from .links import browser_link, browser_url
 from .paths import CHATPROJECT_DIR, REPO_DIR, WORKSPACE_DIR
 from .ports import free_port, wait_for_port
 from .project import setup_django
@@ -17,6 +18,8 @@ __all__ = [
     "BackgroundServer",
     "RedisServer",
     "RedisUnavailable",
+    "browser_link",
+    "browser_url",
     "ensure_redis",
     "free_port",
     "setup_django",

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .links import proxy_environment
 from .paths import CHATPROJECT_DIR
 from .ports import HOST, free_port, wait_for_port
 
@@ -229,7 +230,10 @@ def _start_project_server(
     settings: str,
     migrate: bool | None,
 ) -> BackgroundServer:
-    environment = chat_environment(redis_url, **{"DJANGO_SETTINGS_MODULE": settings, **(env or {})})
+    # Behind Jupyter's proxy (Docker, JupyterHub, Binder) the chat learns its prefix there;
+    # it still listens on 127.0.0.1 only, where kernel-side clients reach it directly
+    extra = {"DJANGO_SETTINGS_MODULE": settings, **proxy_environment(port), **(env or {})}
+    environment = chat_environment(redis_url, **extra)
     # The chat keeps its messages, so its tables must exist first (as `make chat` does);
     # other projects (the notebooks' own) migrate when their notebook says so
     if migrate or (migrate is None and Path(cwd) == CHATPROJECT_DIR):

@@ -34,6 +34,13 @@ def reverse_websocket(name: str, **kwargs: str) -> str:
 
 
 def relative_path(from_path: str, to_path: str) -> str:
-    """The relative URL that leads from the page at from_path to to_path (both absolute)."""
-    depth = from_path.count("/") - 1
-    return "../" * depth + to_path.lstrip("/")
+    """The relative URL that leads from the page at from_path to to_path (both absolute).
+
+    It climbs only out of the folders the two do not share, so that it stays under a
+    prefix such as /proxy/8001/ whether Django was told about it or not.
+    """
+    folders, targets = from_path.split("/")[1:-1], to_path.split("/")[1:]
+    shared = 0
+    while shared < min(len(folders), len(targets) - 1) and folders[shared] == targets[shared]:
+        shared += 1
+    return "../" * (len(folders) - shared) + "/".join(targets[shared:])

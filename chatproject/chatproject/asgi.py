@@ -20,6 +20,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 import chat.routing  # noqa: E402
 from chatproject.layers import log_channel_layer  # noqa: E402
+from chatproject.proxy import ProxyPrefix, SameOriginValidator  # noqa: E402
 
 if settings.DEBUG:
     # Serve the page's CSS and JS from daphne too, as runserver does (a deployment
@@ -36,5 +37,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+if settings.CHAT_PROXY_PREFIX:
+    # Behind Jupyter's proxy (settings.py): every path under its prefix, sockets only from
+    # pages of the host the browser sees
+    application = ProxyPrefix(SameOriginValidator(application), settings.CHAT_PROXY_PREFIX)
 
 log_channel_layer()

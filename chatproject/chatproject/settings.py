@@ -2,7 +2,8 @@
 
 Everything that differs between a laptop and a deployment comes from the environment:
 DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, REDIS_URL, CHAT_CHANNEL_LAYER,
-DATABASE_URL. The defaults suit a workshop laptop: debug on, only local hosts allowed.
+DATABASE_URL, CHAT_PROXY_PREFIX and CHAT_PROXY_HOSTS. The defaults suit a workshop laptop:
+debug on, only local hosts allowed.
 """
 
 import os
@@ -182,6 +183,27 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Behind Jupyter's proxy (Binder, JupyterHub, the Docker lab) the browser opens the chat at
+# <prefix>/chat/…, such as /proxy/8001 or /user/alice/proxy/8001, and jupyter-server-proxy
+# hands it on to 127.0.0.1 without the prefix, with the browser's Host and Origin: Jupyter's
+# own (127.0.0.1:8888, or the hub's name). The workbook sets these variables when it starts
+# a server in such a session (workbook/links.py); nothing changes without them.
+#   CHAT_PROXY_PREFIX  the prefix, unquoted; asgi.py serves every path under it
+#   CHAT_PROXY_HOSTS   Jupyter's host names as the browser writes them, "*" for a hub whose
+#                      public name the session cannot know: behind its proxy no browser
+#                      reaches the chat but through Jupyter, which checked the login
+CHAT_PROXY_PREFIX = os.environ.get("CHAT_PROXY_PREFIX", "").rstrip("/")
+if CHAT_PROXY_PREFIX:
+    ALLOWED_HOSTS += env_list("CHAT_PROXY_HOSTS", "")
+    # Absolute, because Django adds the script prefix to a relative STATIC_URL only once,
+    # at first use, which under daphne is before the first request
+    STATIC_URL = f"{CHAT_PROXY_PREFIX}/static/"
+    # Each chat's cookies stay with it: Jupyter and other proxied servers share the host
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = f"{CHAT_PROXY_PREFIX}/"
+    # The hub's front proxy says when the browser used https; without it, the CSRF check
+    # would compare the form's https Origin with http (Jupyter's proxy speaks plain HTTP)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

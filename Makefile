@@ -61,12 +61,15 @@ format: setup
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
 
+# In a Docker or Binder terminal the browser goes through Jupyter's proxy: the link and
+# the chat's prefix come from the workbook (python -m workbook link / proxy-env)
 chat: setup
 	@url=$$($(PY) -m workbook redis ensure) || \
 		echo "==> No Redis: the chat runs with the in-memory layer (one process only)"; \
 	cd chatproject && ../$(PY) manage.py migrate --verbosity 0 && \
-	echo "==> The chat is at http://127.0.0.1:$(PORT)/chat/ (Ctrl-C stops it)" && \
-	REDIS_URL=$$url exec ../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
+	echo "==> The chat is at $$(../$(PY) -m workbook link $(PORT) /chat/) (Ctrl-C stops it)" && \
+	REDIS_URL=$$url exec env $$(../$(PY) -m workbook proxy-env $(PORT)) \
+		../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
 
 # Real daphne processes, a Redis of its own and up to 1,000 clients, all on 127.0.0.1
 bench: setup

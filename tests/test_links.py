@@ -1,5 +1,8 @@
 """Links for the attendee's browser: local, in Docker, and on JupyterHub or Binder."""
 
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -98,3 +101,36 @@ def test_started_servers_learn_the_proxy(in_docker, monkeypatch):
     assert started["CHAT_PROXY_PREFIX"] == "/proxy/8001"
     servers.start_daphne(port=8001, migrate=False, env={"CHAT_PROXY_PREFIX": "/mine"})
     assert started["CHAT_PROXY_PREFIX"] == "/mine"
+
+
+@pytest.mark.parametrize(
+    ("environ", "link", "variables"),
+    [
+        (LOCAL, "http://127.0.0.1:8001/chat/", ""),
+        (
+            DOCKER,
+            "http://127.0.0.1:8888/proxy/8001/chat/",
+            "CHAT_PROXY_PREFIX=/proxy/8001\nCHAT_PROXY_HOSTS=127.0.0.1\n",
+        ),
+    ],
+    ids=["local", "docker"],
+)
+def test_make_chat_gets_its_link_and_proxy_variables_from_the_command_line(
+    environ, link, variables
+):
+    """`python -m workbook link` and `proxy-env` print what `make chat` passes on."""
+    clean = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("WORKBOOK_JUPYTER_URL", "JUPYTERHUB_SERVICE_PREFIX")
+    }
+
+    def workbook(*args: str) -> str:
+        command = [sys.executable, "-m", "workbook", *args]
+        done = subprocess.run(
+            command, env={**clean, **environ}, capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    assert workbook("link", "8001", "/chat/") == link + "\n"
+    assert workbook("proxy-env", "8001") == variables

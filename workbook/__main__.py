@@ -4,10 +4,15 @@ python -m workbook redis ensure   print the URL of a usable Redis, starting one 
 python -m workbook redis status   print it, starting nothing
 python -m workbook redis stop     stop the project's own Redis server
 python -m workbook check-env      is this machine ready for the workshop? (make check-env)
+python -m workbook link PORT PATH the browser's URL of PATH on a chat at PORT (via Jupyter's
+                                  proxy in Docker, on Binder or JupyterHub)
+python -m workbook proxy-env PORT the variables that serve a chat at PORT behind that proxy,
+                                  as NAME=VALUE lines (none when the browser reaches 127.0.0.1)
 """
 
 import sys
 
+from .links import browser_url, proxy_environment
 from .redis import RedisUnavailable, ensure_redis, stop_project_server
 
 
@@ -42,6 +47,13 @@ def main(argv: list[str]) -> int:
         from .checkenv import main as check_env
 
         return check_env()
+    if len(argv) == 3 and argv[0] == "link" and argv[1].isdigit():
+        print(browser_url(int(argv[1]), argv[2]))
+        return 0
+    if len(argv) == 2 and argv[0] == "proxy-env" and argv[1].isdigit():
+        for name, value in proxy_environment(int(argv[1])).items():
+            print(f"{name}={value}")
+        return 0
     log(__doc__)
     return 2
 

@@ -196,15 +196,9 @@ async def run_config(name: str, scenarios: list[Scenario], repeat: int, setup: S
     return runs
 
 
-def run_benchmark(
-    configs: list[str],
-    scenarios: list[Scenario],
-    repeats: int = 2,
-    out: Path = RESULTS_DIR,
-    label: str = "full",
-) -> dict:
-    """Run the sweep against a Redis of its own; write and return the results."""
-    return asyncio.run(arun_benchmark(configs, scenarios, repeats, out, label))
+def run_benchmark(*args, **kwargs) -> dict:
+    """arun_benchmark() where no event loop runs (the command line); the same arguments."""
+    return asyncio.run(arun_benchmark(*args, **kwargs))
 
 
 async def arun_benchmark(

@@ -90,3 +90,23 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{name:40} " + "  ".join(f"{s:5.1f} s" for s in seconds))
     total = sum(seconds[0] for seconds in RUN_TIMES.values())
     terminalreporter.write_line(f"{'the whole workbook, run once':40} {total:5.1f} s")
+
+
+# How long a browser test waits for any one thing on a page
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def new_context(browser):
+    """Make fresh contexts (one per user) in the module's browser; all closed after the test."""
+    contexts = []
+
+    def make():
+        context = browser.new_context()
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()

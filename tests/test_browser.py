@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from tests.conftest import require
+from tests.conftest import TIMEOUT_MS, require
 from workbook import RedisServer
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # How long a page may take to connect, or a message to arrive
-TIMEOUT_MS = 10_000
 # A restarted server is found by the page's own backoff (0.5 s, 1 s, 2 s … with jitter)
 RECONNECT_TIMEOUT_MS = 20_000
 
@@ -44,22 +43,6 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture
-def new_context(browser: Browser):
-    """Make fresh browser contexts (one per user); all are closed after the test."""
-    contexts: list[BrowserContext] = []
-
-    def make() -> BrowserContext:
-        context = browser.new_context()
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def room_path(room: str) -> str:

@@ -8,11 +8,7 @@ chat accept exactly that; without them it accepts local hosts only, as before.
 
 import asyncio
 import http.client
-import json
-import os
 import socket
-import subprocess
-import sys
 
 import pytest
 from websockets.asyncio.client import connect
@@ -20,32 +16,23 @@ from websockets.exceptions import InvalidStatus
 
 from chatproject.proxy import ProxyPrefix, SameOriginValidator
 from workbook import CHATPROJECT_DIR, start_daphne
+from workbook.workspace import in_project
 
 PREFIX = "/user/alice/proxy/8001"
 
 SHOW_SETTINGS = """
-import json, django
-django.setup()
 from django.conf import settings
 names = ["ALLOWED_HOSTS", "STATIC_URL", "SESSION_COOKIE_PATH", "CSRF_COOKIE_PATH",
          "SECURE_PROXY_SSL_HEADER"]
-print(json.dumps({name: getattr(settings, name) for name in names}))
+result = {name: getattr(settings, name) for name in names}
 """
 
 
 def settings_with(**env: str) -> dict:
     """The settings that matter here, as a server started with env would have them."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_PROXY_")}
-    environment |= {"DJANGO_SETTINGS_MODULE": "chatproject.settings", **env}
-    result = subprocess.run(
-        [sys.executable, "-c", SHOW_SETTINGS],
-        cwd=CHATPROJECT_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    # Empty is off: a CHAT_PROXY_* in the caller's environment changes nothing
+    environment = {"CHAT_PROXY_PREFIX": "", "CHAT_PROXY_HOSTS": "", **env}
+    return in_project(CHATPROJECT_DIR, SHOW_SETTINGS, "chatproject.settings", environment)
 
 
 class TestSettings:

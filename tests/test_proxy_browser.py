@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from tests.conftest import require
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, messages, say
+from tests.conftest import TIMEOUT_MS, require
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, messages, say
 from workbook import BackgroundServer, browser_url, free_port
 
 pytestmark = pytest.mark.browser
@@ -119,20 +119,15 @@ def browser():
 
 
 @pytest.fixture
-def user(browser, jupyter):
+def user(new_context, jupyter):
     """Make users: each a browser context logged in to Jupyter; all closed after the test."""
-    contexts: list[BrowserContext] = []
 
     def make() -> BrowserContext:
-        context = browser.new_context()
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
+        context = new_context()
         jupyter.login(context)
         return context
 
-    yield make
-    for context in contexts:
-        context.close()
+    return make
 
 
 def socket_urls(page: Page) -> list[str]:

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .links import proxy_environment
 from .paths import CHATPROJECT_DIR
@@ -180,26 +181,21 @@ def start_daphne(
 
 
 def start_uvicorn(
-    application: str = "chatproject.asgi:application",
-    port: int | None = None,
-    redis_url: str | None = None,
-    cwd: Path = CHATPROJECT_DIR,
-    env: Mapping[str, str] | None = None,
-    settings: str = "chatproject.settings",
-    migrate: bool | None = None,
+    application: str = "chatproject.asgi:application", port: int | None = None, **options: Any
 ) -> BackgroundServer:
     """Start uvicorn serving the chat (by default) on 127.0.0.1 and a free port.
 
     With uvloop's event loop, the sans-I/O `websockets` protocol, and no per-message deflate
     (daphne never offers it either; it costs CPU on every frame). Channels has no lifespan
     handler, so lifespan is off. uvicorn imports the application before it listens, so an
-    open port means a loaded project. Otherwise the same as start_daphne().
+    open port means a loaded project. The other options are start_daphne()'s (redis_url,
+    cwd, env, settings, migrate).
     """
     port = port or free_port()
     websocket = ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
     command = [sys.executable, "-m", "uvicorn", "--host", HOST, "--port", str(port)]
     command += ["--loop", "uvloop", *websocket, "--lifespan", "off", application]
-    return _start_project_server("uvicorn", command, port, redis_url, cwd, env, settings, migrate)
+    return _start_project_server("uvicorn", command, port, **options)
 
 
 def start_runserver(
@@ -224,11 +220,11 @@ def _start_project_server(
     name: str,
     command: list[str],
     port: int,
-    redis_url: str | None,
-    cwd: Path,
-    env: Mapping[str, str] | None,
-    settings: str,
-    migrate: bool | None,
+    redis_url: str | None = None,
+    cwd: Path = CHATPROJECT_DIR,
+    env: Mapping[str, str] | None = None,
+    settings: str = "chatproject.settings",
+    migrate: bool | None = None,
 ) -> BackgroundServer:
     # Behind Jupyter's proxy (Docker, JupyterHub, Binder) the chat learns its prefix there;
     # it still listens on 127.0.0.1 only, where kernel-side clients reach it directly

@@ -35,48 +35,45 @@ def test_stored_without_outputs(path):
     assert not dirty, f"cells {dirty} have outputs: clear them before committing"
 
 
-# Servers a notebook may start. Redis rewrites its process title over its environment, so
-# the marker alone cannot find it: anything of these kinds started during the run counts too.
-SERVER_WORDS = ("daphne", "uvicorn", "redis-server", "runserver", "http.server", "chromium")
-
-
-def is_from_run(process: psutil.Process, run_id: str, started: float) -> bool:
+def is_from_run(process: psutil.Process, run_id: str, folder: Path) -> bool:
+    """Whether the run started process: its marker is in its environment, or its command
+    line names the run's own folder (Redis writes its process title over its environment,
+    but its --dir is the run's temporary folder). Servers that other checkouts or people
+    start meanwhile have neither."""
     if process.environ().get("WORKBOOK_TEST_RUN") == run_id:
         return True
-    command = " ".join(process.cmdline())
-    return process.create_time() >= started and any(word in command for word in SERVER_WORDS)
+    inside = f"{folder}{os.sep}"
+    return any(inside in part for part in process.cmdline())
 
 
-def processes_started_by(run_id: str, started: float) -> list[psutil.Process]:
-    """Processes the run started: its marker in their environment, or servers born during it."""
+def processes_started_by(run_id: str, folder: Path) -> list[psutil.Process]:
+    """Processes the run started, still running."""
     found = []
     for process in psutil.process_iter():
         try:
-            if process.pid != os.getpid() and is_from_run(process, run_id, started):
+            if process.pid != os.getpid() and is_from_run(process, run_id, folder):
                 found.append(process)
         except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
             continue
     return found
 
 
-def wait_until_gone(run_id: str, started: float, timeout: float = 10.0) -> list[psutil.Process]:
+def wait_until_gone(run_id: str, folder: Path, timeout: float = 10.0) -> list[psutil.Process]:
     """Give exiting processes a moment; return whatever still runs after timeout."""
     deadline = time.monotonic() + timeout
-    while (survivors := processes_started_by(run_id, started)) and time.monotonic() < deadline:
+    while (survivors := processes_started_by(run_id, folder)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return survivors
 
 
-def kill_all(processes: list[psutil.Process], run_id: str) -> None:
-    """Kill what a failed or leaky run left behind (its marker proves it), so that it cannot
-    disturb the tests after it."""
+def kill_all(processes: list[psutil.Process]) -> None:
+    """Kill what a failed or leaky run left behind, so that it cannot disturb the tests after it."""
     for process in processes:
         with contextlib.suppress(psutil.Error):
-            if process.environ().get("WORKBOOK_TEST_RUN") == run_id:
-                process.kill()
+            process.kill()
 
 
-def run_notebook(path: Path, run_id: str, workspace: Path) -> float:
+def run_notebook(path: Path, run_id: str, folder: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
@@ -86,14 +83,18 @@ def run_notebook(path: Path, run_id: str, workspace: Path) -> float:
     )
     started = time.monotonic()
     # The attendee's own workspace/ and chat database stay untouched: the run builds its
-    # projects and keeps its messages elsewhere. The kernel imports this checkout's
-    # workbook, whichever one the environment installed.
+    # projects and keeps its messages in its folder, and its temporary files (server logs,
+    # Redis folders) go there too. The kernel imports this checkout's workbook, whichever
+    # one the environment installed.
+    workspace, temporary = folder / "workspace", folder / "tmp"
     workspace.mkdir(parents=True, exist_ok=True)
+    temporary.mkdir(exist_ok=True)
     python_path = os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))
     env = {
         **os.environ,
         "WORKBOOK_TEST_RUN": run_id,
         "WORKBOOK_WORKSPACE": str(workspace),
+        "TMPDIR": str(temporary),
         "DJANGO_SQLITE_PATH": str(workspace / "chat.sqlite3"),
         "PYTHONPATH": python_path,
     }
@@ -105,15 +106,15 @@ def run_notebook(path: Path, run_id: str, workspace: Path) -> float:
 def test_runs_twice_and_cleans_up(path, tmp_path):
     """Run All works twice in a row, and no server a notebook started outlives its kernel."""
     for _attempt in (1, 2):
-        run_id, started = uuid.uuid4().hex, time.time()
+        run_id = uuid.uuid4().hex
         try:
-            seconds = run_notebook(path, run_id, tmp_path / "workspace")
+            seconds = run_notebook(path, run_id, tmp_path)
         except BaseException:
             # A cell failed and the kernel went without its atexit guard: stop what it started
-            kill_all(wait_until_gone(run_id, started, timeout=2), run_id)
+            kill_all(wait_until_gone(run_id, tmp_path, timeout=2))
             raise
         RUN_TIMES.setdefault(path.name, []).append(seconds)
-        survivors = wait_until_gone(run_id, started)
+        survivors = wait_until_gone(run_id, tmp_path)
         leftover = [" ".join(filter(None, process.cmdline())) for process in survivors]
-        kill_all(survivors, run_id)
+        kill_all(survivors)
         assert not survivors, f"left running after the kernel ended: {leftover}"

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from chatproject.environment import env_flag
 from workbook import CHATPROJECT_DIR, RedisServer, start_daphne
 from workbook.redis import DEFAULT_LOCAL_URL, is_usable, server_binary
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+IN_CI = env_flag("CI", False)
 
 
 def require(condition: bool, reason: str) -> None:

@@ -24,10 +24,6 @@ class Author:
     name: str
     user_id: int | None = None
 
-    @property
-    def is_guest(self) -> bool:
-        return self.user_id is None
-
 
 def new_guest_name() -> str:
     return f"{GUEST_PREFIX}{secrets.randbelow(10_000):04d}"

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from chatproject.environment import is_yes
+
 # Longest chat message, in characters. Longer ones get an error frame.
 MAX_MESSAGE_LENGTH = 4000
 # Longest frame we even try to parse. Past this the connection is closed.
@@ -50,18 +52,11 @@ class BadFrame(ValueError):
         self.close_code = close_code
 
 
-def read_chat_message(text_data: str | None, bytes_data: bytes | None = None) -> str:
-    """Return the chat text in a client frame, or raise BadFrame saying what was wrong."""
-    frame = read_client_frame(text_data, bytes_data)
-    if not isinstance(frame, str):
-        raise BadFrame('frame is not a chat message; send {"message": "<text>"}')
-    return frame
+def read_client_frame(text_data: str | None) -> str | HistoryRequest | Typing:
+    """A chat message's text, a history request or a typing notice; or BadFrame.
 
-
-def read_client_frame(
-    text_data: str | None, bytes_data: bytes | None = None
-) -> str | HistoryRequest | Typing:
-    """A chat message's text, a history request or a typing notice; or BadFrame."""
+    text_data is None for a binary frame, which the chat does not take.
+    """
     payload = _read_json_object(text_data)
     kind = payload.get("type", "message")
     if kind == "history":
@@ -88,7 +83,7 @@ def read_history_query(query_string: bytes) -> HistoryRequest | None:
 def wants_presence(query_string: bytes) -> bool:
     """Whether the socket URL asks for presence and typing frames (?presence=1)."""
     values = parse_qs(query_string.decode("latin-1")).get("presence", [])
-    return bool(values) and values[-1] in ("1", "true", "yes", "on")
+    return bool(values) and is_yes(values[-1])
 
 
 def _message_id(value: object, name: str) -> int:

@@ -17,8 +17,8 @@ from chatproject.asgi import application
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
-# Consumers use the database from worker threads (Channels closes stale connections there
-# before every handler), which needs a transactional test database
+# Consumers use the database from a worker thread (database_sync_to_async, which also tidies
+# stale connections there), which needs a transactional test database
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -10,7 +10,8 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 
 from chat import hub
-from chat.consumers import ChatMessages, ChatPresence
+from chat.consumers import RoomMessages
+from chat.presence import PresenceFrames
 
 from .test_consumer import say, users
 
@@ -30,12 +31,12 @@ class Socket:
         self.closed_for_outage = False
         self.behind = False
 
-    async def send_frame(self, text: str) -> None:
+    async def send(self, text_data: str) -> None:
         if self.broken:
             raise ConnectionResetError("this client went away a moment ago")
         if self.stuck:
             await asyncio.Event().wait()
-        self.frames.append(text)
+        self.frames.append(text_data)
         self.arrived.set()
 
     async def close_for_outage(self) -> None:
@@ -45,8 +46,9 @@ class Socket:
         self.behind = True
 
 
-def echo(event: dict) -> str | None:
-    return event.get("text")
+def echo(event: dict) -> hub.Delivery | None:
+    """The event's text for everyone but its sender, if it names one."""
+    return hub.Delivery(event["text"], skip=event.get("sender")) if "text" in event else None
 
 
 async def arrival(socket: Socket) -> None:
@@ -66,7 +68,9 @@ async def test_one_subscription_for_every_socket_of_a_room(settings):
         await say(alice, "hogehoge")
         assert (await alice.receive_json_from(timeout=2))["message"] == "hogehoge"
     assert not layer.groups.get(GROUP)
-    assert hub.hub_count() == 0
+    # The room's next socket starts a hub afresh, in the group again
+    async with users("demoroom", "demoroom") as (alice, _bob):
+        assert len(layer.groups[GROUP]) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -81,15 +85,15 @@ async def test_without_the_hub_each_socket_is_a_member(settings):
         assert len(layer.groups[GROUP]) == 3
         await say(alice, "hogehoge")
         assert (await bob.receive_json_from(timeout=2))["message"] == "hogehoge"
-    assert hub.hub_count() == 0
+    assert not layer.groups.get(GROUP)
 
 
 async def test_a_broken_socket_does_not_stop_the_others():
     """A socket that fails to write is skipped; the ones after it still get the frame."""
     layer = InMemoryChannelLayer()
     broken, alice = Socket("broken", broken=True), Socket("alice")
-    room = await hub.join(layer, GROUP, broken, echo)
-    await hub.join(layer, GROUP, alice, echo)
+    room = await hub.join(layer, GROUP, broken, lambda: echo)
+    await hub.join(layer, GROUP, alice, lambda: echo)
     try:
         await layer.group_send(GROUP, {"type": "x", "text": "hogehoge"})
         await arrival(alice)
@@ -103,10 +107,10 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_room():
     """A write that waits past the deadline drops that socket; the next ones still get it."""
     layer = InMemoryChannelLayer()
     alice, stuck, bob = Socket("alice"), Socket("stuck", stuck=True), Socket("bob")
-    room = await hub.join(layer, GROUP, alice, echo)
+    room = await hub.join(layer, GROUP, alice, lambda: echo)
     room.slow_write_seconds = 0.3
-    await hub.join(layer, GROUP, stuck, echo)
-    await hub.join(layer, GROUP, bob, echo)
+    await hub.join(layer, GROUP, stuck, lambda: echo)
+    await hub.join(layer, GROUP, bob, lambda: echo)
     try:
         await layer.group_send(GROUP, {"type": "x", "text": "one"})
         await arrival(bob)
@@ -123,8 +127,8 @@ async def test_the_sender_is_skipped_when_named():
     """Events naming a sender (typing notices) reach everyone but that socket."""
     layer = InMemoryChannelLayer()
     alice, bob = Socket("alice"), Socket("bob")
-    room = await hub.join(layer, GROUP, alice, echo)
-    await hub.join(layer, GROUP, bob, echo)
+    room = await hub.join(layer, GROUP, alice, lambda: echo)
+    await hub.join(layer, GROUP, bob, lambda: echo)
     try:
         await layer.group_send(GROUP, {"type": "x", "text": "typing", "sender": "alice"})
         await layer.group_send(GROUP, {"type": "x", "text": "hello"})
@@ -141,7 +145,7 @@ async def test_membership_is_renewed_before_the_layer_forgets_it():
     """Past the layer's group_expiry, the hub's sockets still hear the room."""
     layer = InMemoryChannelLayer(group_expiry=0.3)
     alice = Socket("alice")
-    room = await hub.join(layer, GROUP, alice, echo)
+    room = await hub.join(layer, GROUP, alice, lambda: echo)
     try:
         # Time passing is the point here: three expiry periods without any traffic
         await asyncio.sleep(1.0)
@@ -162,22 +166,22 @@ async def test_a_failing_layer_closes_every_socket_for_a_retry():
 
     layer = FailingLayer()
     alice, bob = Socket("alice"), Socket("bob")
-    room = await hub.join(layer, GROUP, alice, echo)
-    await hub.join(layer, GROUP, bob, echo)
+    room = await hub.join(layer, GROUP, alice, lambda: echo)
+    await hub.join(layer, GROUP, bob, lambda: echo)
     await asyncio.wait_for(room.task, timeout=2)
     assert alice.closed_for_outage and bob.closed_for_outage
     # A new socket of the room gets a new hub, not the failed one
     carol = Socket("carol")
-    again = await hub.join(InMemoryChannelLayer(), GROUP, carol, echo)
+    again = await hub.join(InMemoryChannelLayer(), GROUP, carol, lambda: echo)
     assert again is not room
     await hub.leave(again, carol)
 
 
 def test_message_frames_are_encoded_once_per_event():
     """The room's render gives every socket the same text: the tutorial's frame."""
-    render = ChatMessages("demoroom")
+    render = RoomMessages("demoroom")
     event = {"type": "chat.message", "message": "hogehoge", "time": "t", "id": 1}
-    assert render(event) == (
+    assert render(event) == hub.Delivery(
         '{"type": "message", "message": "hogehoge", "room": "demoroom", "time": "t", "id": 1}'
     )
     assert render({"type": "something.else"}) is None
@@ -185,8 +189,36 @@ def test_message_frames_are_encoded_once_per_event():
 
 def test_presence_frames_keep_only_the_newest_version():
     """Presence changes from other processes can arrive late: older versions are dropped."""
-    render = ChatPresence("demoroom")
+    render = PresenceFrames("demoroom")
     newer = {"type": "chat.presence", "version": 5, "users": ["alice", "bob"]}
     older = {"type": "chat.presence", "version": 4, "users": ["alice"]}
-    assert '"users": ["alice", "bob"]' in render(newer)
+    assert '"users": ["alice", "bob"]' in render(newer).text
     assert render(older) is None
+
+
+def test_typing_notices_skip_their_typist():
+    """A typing notice goes to everyone in the room but the socket that typed."""
+    render = PresenceFrames("demoroom")
+    delivery = render({"type": "chat.typing", "author": "alice", "sender": "socket-a"})
+    assert delivery.skip == "socket-a"
+    assert '"author": "alice"' in delivery.text
+
+
+async def test_a_group_has_one_render_made_when_its_hub_starts():
+    """Later sockets join the running hub; their render factory is never called."""
+    layer = InMemoryChannelLayer()
+    alice, bob = Socket("alice"), Socket("bob")
+    made = []
+
+    def make_render():
+        made.append(1)
+        return echo
+
+    room = await hub.join(layer, GROUP, alice, make_render)
+    again = await hub.join(layer, GROUP, bob, make_render)
+    try:
+        assert again is room
+        assert made == [1]
+    finally:
+        await hub.leave(room, alice)
+        await hub.leave(room, bob)

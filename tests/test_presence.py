@@ -12,8 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 
 from chat.authors import SESSION_KEY
-from chat.consumers import TYPING_SECONDS
-from chat.presence import LocalPresence, RedisPresence
+from chat.presence import TYPING_SECONDS, LocalPresence, RedisPresence
 from chatproject.asgi import application
 from tests.test_consumer import ORIGIN, say, socket_path
 from tests.test_limits import FakeClock
@@ -72,7 +71,7 @@ class TestRedisPresence:
 
     @pytest.fixture
     def store(self, redis_url):
-        return RedisPresence(redis_url, ttl=30)
+        return RedisPresence({"address": redis_url}, ttl=30)
 
     async def test_join_refresh_leave(self, store):
         joined = await store.join("presence-test-1", "socket-a", "雑談好き")
@@ -86,7 +85,7 @@ class TestRedisPresence:
 
     async def test_two_processes_share_the_room(self, redis_url):
         """Two stores (two server processes) with one Redis see each other's sockets."""
-        first, second = RedisPresence(redis_url), RedisPresence(redis_url)
+        first, second = RedisPresence({"address": redis_url}), RedisPresence({"address": redis_url})
         await first.join("presence-test-2", "process-1!a", "alice")
         snapshot = await second.join("presence-test-2", "process-2!b", "bob")
         assert snapshot.names == ["alice", "bob"]
@@ -95,8 +94,8 @@ class TestRedisPresence:
 
     async def test_entries_of_a_silent_process_expire(self, redis_url):
         """Entries are scored by Redis's clock: a ghost goes once its TTL has passed."""
-        crashed = RedisPresence(redis_url, ttl=0.2)
-        alive = RedisPresence(redis_url, ttl=30)
+        crashed = RedisPresence({"address": redis_url}, ttl=0.2)
+        alive = RedisPresence({"address": redis_url}, ttl=30)
         await crashed.join("presence-test-3", "crashed!a", "casper")
         await alive.join("presence-test-3", "alive!b", "alice")
         snapshot = await wait_for_names(alive, "presence-test-3", "alive!b", "alice", ["alice"])

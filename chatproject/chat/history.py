@@ -1,8 +1,11 @@
 """The chat's memory: rooms and messages in the database, read and written from consumers.
 
 Plain synchronous functions (the ORM is synchronous); consumers call them through
-database_sync_to_async so the event loop never waits on the database.
+database_sync_to_async so the event loop never waits on the database, by way of
+RoomHistory, one socket's view of its room's history.
 """
+
+from collections import Counter
 
 from channels.db import database_sync_to_async
 
@@ -47,6 +50,58 @@ def event_for(message: Message) -> dict:
         "guest": is_guest_name(message.author_name),
         "time": message.created.isoformat(timespec="milliseconds"),
     }
+
+
+class RoomRows:
+    """The rooms this process's sockets are in, each looked up once while it has sockets.
+
+    Looking the room up on every connect was a fifth of a connect's time.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Room] = {}
+        self.sockets: Counter[str] = Counter()
+
+    async def open(self, name: str) -> Room:
+        row = self.rows.get(name) or await aroom_named(name)
+        # Counted once the row is there: a failed lookup leaves nothing to close
+        self.sockets[name] += 1
+        return self.rows.setdefault(name, row)
+
+    def close(self, name: str) -> None:
+        self.sockets[name] -= 1
+        if self.sockets[name] <= 0:
+            del self.sockets[name]
+            self.rows.pop(name, None)
+
+
+rooms = RoomRows()
+
+
+class RoomHistory:
+    """One socket's room in the database: save its messages, read pages of them back."""
+
+    def __init__(self, room_name: str) -> None:
+        self.room_name = room_name
+        self.room: Room | None = None
+
+    async def open(self) -> None:
+        self.room = await rooms.open(self.room_name)
+
+    def close(self) -> None:
+        rooms.close(self.room_name)
+
+    async def save(self, author: Author, text: str) -> dict:
+        """Save a message; what the room hears about it (see save_message)."""
+        return await asave_message(self.room, author, text)
+
+    async def page(self, request: frames.HistoryRequest) -> str:
+        """The history frame that answers the request: after an id, or the last few."""
+        if request.after is not None:
+            messages, more = await amessages_after(self.room, request.after)
+        else:
+            messages, more = await arecent_messages(self.room, request.recent)
+        return frames.history_frame(messages, self.room_name, more)
 
 
 aroom_named = database_sync_to_async(room_named)

@@ -3,29 +3,52 @@
 The tutorial's consumer adds its own channel to the room's group, so a message heard by N
 sockets in one process makes the layer deliver it N times: N channel reads, N consumer
 wake-ups, N JSON encodings of the same frame. A hub adds ONE channel to the group for the
-whole process and writes the frame, encoded once, to every local socket of the room.
+whole process and writes the frame, encoded once, to every local socket of the group.
 
 Nothing changes on the wire or across processes: senders still call ``group_send``, and each
 process's hub is one member of the group, so a message reaches every process once.
+
+HubConsumer is the plumbing a consumer needs for that (the hooks stay in the subclass, as
+in Channels' generic consumers); CHAT_ROOM_HUB off gives each consumer its own channel.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Protocol
+import uuid
+import weakref
+from collections.abc import Callable, Coroutine
+from typing import NamedTuple, Protocol
 
-from .outage import REDIS_ERRORS, outage
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from . import frames
+from .outage import CLOSE_TRY_AGAIN_LATER, REDIS_ERRORS, UNAVAILABLE, outage
 
 logger = logging.getLogger(__name__)
 
 
+class Delivery(NamedTuple):
+    """A frame for a group's sockets, and the one socket it skips (its own typist, say)."""
+
+    text: str
+    skip: str | None = None
+
+
+# Turns one event from the group into what its sockets get (None: nothing to send). A hub
+# makes its render once, when it starts, so a render may keep state for its group.
+Render = Callable[[dict], Delivery | None]
+
+
 class Member(Protocol):
-    """A socket a hub writes to (a ChatConsumer)."""
+    """A socket a hub writes to (a HubConsumer)."""
 
     socket_id: str
 
-    async def send_frame(self, text: str) -> None: ...
+    async def send(self, text_data: str) -> None: ...
 
     async def close_for_outage(self) -> None: ...
 
@@ -36,13 +59,15 @@ class Member(Protocol):
 # (it buffers); uvicorn waits while a client's buffer is full, and the room must not.
 SLOW_WRITE_SECONDS = 2.0
 
+# This process's hubs by group, in each event loop: a server has one loop; tests run each
+# in a loop of its own, and a hub belongs to the loop its task runs in
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, "Hub"]] = (
+    weakref.WeakKeyDictionary()
+)
 
-# Turns one event from the group into the frame every member gets (None: nothing to send)
-Render = Callable[[dict], str | None]
 
-# This process's hubs, by event loop, layer and group. Tests run each in a loop of its own
-# and swap layers; a server has one loop and one layer.
-_hubs: dict[tuple, "Hub"] = {}
+def _hubs_here() -> dict[str, "Hub"]:
+    return _hubs.setdefault(asyncio.get_running_loop(), {})
 
 
 class Hub:
@@ -52,10 +77,7 @@ class Hub:
         self.layer = layer
         self.group = group
         self.render = render
-        self.key = (asyncio.get_running_loop(), id(layer), group)
         self.members: dict[Member, None] = {}  # an ordered set
-        # The room's database row, looked up by the first socket and shared by the others
-        self.room = None
         self.slow_write_seconds = SLOW_WRITE_SECONDS
         self.channel_name: str | None = None
         self.subscribed = asyncio.get_running_loop().create_future()
@@ -83,18 +105,18 @@ class Hub:
         while True:
             event = await self.layer.receive(self.channel_name)
             try:
-                text = self.render(event)
+                delivery = self.render(event)
             except Exception:
                 logger.exception("Could not show an event to group %s: %r", self.group, event)
                 continue
-            if text is not None:
-                await self.write(text, skip=event.get("sender"))
+            if delivery is not None:
+                await self.write(delivery)
 
-    async def write(self, text: str, skip: str | None = None) -> None:
-        members = [member for member in self.members if member.socket_id != skip]
+    async def write(self, delivery: Delivery) -> None:
+        members = [member for member in self.members if member.socket_id != delivery.skip]
         start = 0
         while start < len(members):
-            start = await self.write_from(members, start, text)
+            start = await self.write_from(members, start, delivery.text)
 
     async def write_from(self, members: list[Member], start: int, text: str) -> int:
         """Write to members from start on; where to go on from if one held everyone up.
@@ -119,7 +141,7 @@ class Hub:
 
     async def write_one(self, member: Member, text: str) -> None:
         try:
-            await member.send_frame(text)
+            await member.send(text_data=text)
         except Exception:
             # A socket that closed a moment ago: the others must still hear the message
             logger.debug("Could not write to socket %s", member.socket_id, exc_info=True)
@@ -150,8 +172,9 @@ class Hub:
             await member.close_for_outage()
 
     def forget(self) -> None:
-        if _hubs.get(self.key) is self:
-            del _hubs[self.key]
+        hubs = _hubs_here()
+        if hubs.get(self.group) is self:
+            del hubs[self.group]
 
     async def stop(self) -> None:
         self.forget()
@@ -162,12 +185,15 @@ class Hub:
                 await self.layer.group_discard(self.group, self.channel_name)
 
 
-async def join(layer, group: str, member: Member, render: Render) -> Hub:
-    """Add a socket to this process's hub for group, starting the hub if it is the first."""
-    key = (asyncio.get_running_loop(), id(layer), group)
-    hub = _hubs.get(key)
+async def join(layer, group: str, member: Member, make_render: Callable[[], Render]) -> Hub:
+    """Add a socket to this process's hub for group, starting the hub if it is the first.
+
+    make_render is called only to start the hub: the group has one render, not one per socket.
+    """
+    hubs = _hubs_here()
+    hub = hubs.get(group)
     if hub is None:
-        hub = _hubs[key] = Hub(layer, group, render)
+        hub = hubs[group] = Hub(layer, group, make_render())
     hub.members[member] = None
     try:
         # Until the hub is in the group, the socket could miss messages: wait for it
@@ -179,12 +205,112 @@ async def join(layer, group: str, member: Member, render: Render) -> Hub:
 
 
 async def leave(hub: Hub, member: Member) -> None:
-    """Remove a socket; the last one out takes the hub out of the group."""
+    """Remove a socket (again is fine); the last one out takes the hub out of the group."""
     hub.members.pop(member, None)
-    if not hub.members and _hubs.get(hub.key) is hub:
+    if not hub.members and _hubs_here().get(hub.group) is hub:
         await hub.stop()
 
 
-def hub_count() -> int:
-    """How many hubs this process runs (one per group that has a local socket)."""
-    return len(_hubs)
+class HubConsumer(AsyncWebsocketConsumer):
+    """Channels' AsyncWebsocketConsumer whose groups are joined through this process's hubs.
+
+    A subclass joins a group with ``group_join(group, make_render)``: with a hub, the
+    hub's render writes the group's events to every local socket; with CHAT_ROOM_HUB off,
+    the consumer's own channel is in the group and its handlers (``chat_message`` …) pass
+    each event to ``group_event()``. Either way, a Redis outage closes the socket with a
+    reason and 4013 (try again later), and whatever the socket started ends with it.
+    """
+
+    accepted = False
+
+    async def __call__(self, scope, receive, send):
+        self.uses_hub = settings.CHAT_ROOM_HUB
+        if self.uses_hub:
+            # No channel of its own: the group's events come through the process's hub,
+            # so the consumer does not wait on the channel layer as well as on its socket
+            self.channel_layer_alias = None
+        # Names this socket in its hubs, and to its collaborators (presence, typing)
+        self.socket_id = uuid.uuid4().hex
+        self.hubs: list[Hub] = []
+        self.renders: dict[str, Render] = {}
+        async with contextlib.AsyncExitStack() as self.cleanup:
+            # Whatever ends the socket, it leaves its hubs (no Redis needed for that)
+            self.cleanup.push_async_callback(self.leave_hubs)
+            try:
+                await super().__call__(scope, receive, send)
+            except REDIS_ERRORS as error:
+                # Redis went away under this socket: the server stays up, the client hears
+                # why and reconnects, the log says it once
+                outage.failed(error)
+                await self.close_for_outage()
+
+    async def websocket_connect(self, message):
+        if self.uses_hub:
+            # Channels gives a consumer without a channel no layer; group_send needs one
+            self.channel_layer = get_channel_layer()
+        await super().websocket_connect(message)
+
+    async def dispatch(self, message):
+        # Channels runs close_old_connections() in a worker thread before every handler.
+        # Here every database call goes through database_sync_to_async, which tidies in
+        # the database thread anyway: the extra hop only made each frame wait for a thread,
+        # up to Python's 5 ms GIL switch interval when the event loop is busy.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+
+    def spawn(self, coroutine: Coroutine) -> asyncio.Task:
+        """Run coroutine beside the socket; it is cancelled when the socket ends."""
+        task = asyncio.create_task(coroutine)
+        self.cleanup.callback(task.cancel)
+        return task
+
+    async def group_join(self, group: str, make_render: Callable[[], Render]) -> None:
+        """Join group: through the process's hub, or with this consumer's own channel."""
+        if self.uses_hub:
+            self.hubs.append(await join(self.channel_layer, group, self, make_render))
+        else:
+            self.renders[group] = make_render()
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def group_event(self, group: str, event: dict) -> None:
+        """Without a hub: show an event from group on this socket, as the group's render says."""
+        delivery = self.renders[group](event)
+        if delivery is not None and delivery.skip != self.socket_id:
+            await self.send(text_data=delivery.text)
+
+    async def group_leave_all(self) -> None:
+        """Leave every group joined (the hubs first: that needs no Redis, which may be down)."""
+        await self.leave_hubs()
+        for group in self.renders:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.renders.clear()
+
+    async def leave_hubs(self) -> None:
+        for joined in self.hubs:
+            await leave(joined, self)
+        self.hubs.clear()
+
+    async def close_for_outage(self) -> None:
+        """Tell the client that the room is out of reach, and close so that it retries."""
+        await self.close_to_retry(UNAVAILABLE)
+
+    def fell_behind(self) -> None:
+        """The hub gave up writing to this socket: its client should reconnect and catch up."""
+        reason = "this connection fell behind the room; reconnect to catch up from history"
+        self.spawn(self.close_to_retry(reason))
+
+    async def close_to_retry(self, reason: str) -> None:
+        try:
+            if not self.accepted:
+                # Accept first: a refused handshake cannot say why
+                await self.accept()
+            await self.send(text_data=frames.error_frame(reason, retry=True))
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        except Exception:  # the client may be gone already: nothing to tell
+            logger.debug("Could not tell a client to retry: %s", reason, exc_info=True)

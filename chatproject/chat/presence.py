@@ -2,13 +2,16 @@
 
 Each open socket is one entry, refreshed by its consumer three times per TTL and
 forgotten TTL seconds (settings.CHAT_PRESENCE_TTL) after its last refresh: a process that
-crashes without saying goodbye leaves no ghosts for longer than that. With the Redis
-channel layer the entries live in Redis (one sorted set per room, scored by expiry time), so
-every process sees every socket; with the in-memory layer, which serves one process only,
-they live in that process.
+crashes without saying goodbye leaves no ghosts for longer than that. With Redis
+(settings.CHAT_REDIS) the entries live there (one sorted set per room, scored by expiry
+time), so every process sees every socket; with the in-memory layer, which serves one
+process only, they live in that process.
 
 Every change bumps a per-room version number, read in the same atomic step as the entries,
 so a consumer that hears about two changes out of order keeps the newer one.
+
+RoomPresence is one socket's part in it: join, heartbeat, typing notices, leave, each change
+told to the room's presence group; PresenceFrames shows the group's events to its sockets.
 """
 
 import asyncio
@@ -19,15 +22,22 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio
-import redis.exceptions
+from channels_redis.utils import create_pool
 from django.conf import settings
-from redis.driver_info import DriverInfo
+from django.core.signals import setting_changed
+
+from . import frames
+from .hub import Delivery
+from .limits import Throttle
+from .outage import REDIS_ERRORS, outage
+from .rooms import presence_group_for
 
 # Seconds an entry lives without a refresh (settings.CHAT_PRESENCE_TTL)
 DEFAULT_TTL = 30.0
-# Connections to Redis per process and event loop, and how long a command may wait
-POOL_SIZE = 100
-REDIS_TIMEOUT = 10.0
+
+# A typing notice shows for this long on other pages; a typist sends one at most every
+# third of it, so a steady typist's notice never flickers off
+TYPING_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
@@ -99,16 +109,14 @@ return {version, changed, names}
 """
 
 
-_DRIVER_INFO = DriverInfo()
-
-
 class RedisPresence:
     """Entries in Redis: every process serving the room sees every socket."""
 
     prefix = "chat:presence:"
 
-    def __init__(self, url: str, ttl: float = DEFAULT_TTL) -> None:
-        self.url = url
+    def __init__(self, host: dict, ttl: float = DEFAULT_TTL) -> None:
+        # A host as settings.CHAT_REDIS describes it, the channel layer's own
+        self.host = host
         self.ttl = ttl
         # One client per event loop: a redis.asyncio connection belongs to the loop it was
         # made in (daphne has one loop; tests make one per test)
@@ -117,21 +125,8 @@ class RedisPresence:
     def _client(self) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url,
-                # A burst of joins waits its turn for a connection instead of failing
-                max_connections=POOL_SIZE,
-                timeout=REDIS_TIMEOUT,
-                socket_connect_timeout=REDIS_TIMEOUT,
-                # As the channel layer's: a server too busy to read a reply for a few seconds
-                # is not a Redis outage
-                socket_timeout=REDIS_TIMEOUT,
-                # One immediate retry: after a Redis restart the pooled connection is dead
-                retry_on_error=[redis.exceptions.ConnectionError],
-                # Its version looked up once, not per new connection (see settings.py)
-                driver_info=_DRIVER_INFO,
-            )
-            self._clients[loop] = redis.asyncio.Redis(connection_pool=pool)
+            # The pool the channel layer would make: same address, timeouts and size
+            self._clients[loop] = redis.asyncio.Redis(connection_pool=create_pool(self.host))
         return self._clients[loop]
 
     async def _update(self, action: str, room: str, socket: str, name: str) -> Snapshot:
@@ -190,17 +185,93 @@ class LocalPresence:
         return self._update("leave", room, socket, name)
 
 
-_stores: dict[str, PresenceStore] = {}
+_store: PresenceStore | None = None
 
 
-def presence_store(layer_alias: str = "default") -> PresenceStore:
-    """The store that matches the channel layer: Redis when the layer is Redis."""
-    layer = settings.CHANNEL_LAYERS[layer_alias]
-    hosts = layer.get("CONFIG", {}).get("hosts") or [""]
-    url = hosts[0] if layer["BACKEND"].startswith("channels_redis") else ""
-    if isinstance(url, dict):  # channels_redis also takes {"address": url, ...}
-        url = url.get("address", "")
-    if url not in _stores:
+def presence_store() -> PresenceStore:
+    """The store for settings.CHAT_REDIS: in Redis when the chat uses Redis, else local."""
+    global _store
+    if _store is None:
         ttl = getattr(settings, "CHAT_PRESENCE_TTL", DEFAULT_TTL)
-        _stores[url] = RedisPresence(url, ttl) if url else LocalPresence(ttl)
-    return _stores[url]
+        host = getattr(settings, "CHAT_REDIS", None)
+        _store = RedisPresence(host, ttl) if host else LocalPresence(ttl)
+    return _store
+
+
+def forget_store(setting: str, **kwargs) -> None:
+    """Settings changed (in a test): the next presence_store() follows them."""
+    global _store
+    if setting in ("CHAT_REDIS", "CHAT_PRESENCE_TTL"):
+        _store = None
+
+
+setting_changed.connect(forget_store)
+
+
+class PresenceFrames:
+    """The presence group's events as frames: who is in the room, and who is typing."""
+
+    def __init__(self, room_name: str) -> None:
+        self.room_name = room_name
+        self.version = -1
+
+    def __call__(self, event: dict) -> Delivery | None:
+        if event["type"] == "chat.typing":
+            text = frames.typing_frame(event["author"], self.room_name, TYPING_SECONDS)
+            # The typist's own pages know already
+            return Delivery(text, skip=event["sender"])
+        # Changes can arrive out of order from different processes: keep the newest
+        if event["type"] == "chat.presence" and event["version"] > self.version:
+            self.version = event["version"]
+            return Delivery(frames.presence_frame(event["users"], self.room_name))
+        return None
+
+
+class RoomPresence:
+    """One socket in its room's presence: it joins, stays, types and leaves, and the room's
+    presence group hears of every change."""
+
+    def __init__(self, layer, room_group: str, socket_id: str, name: str) -> None:
+        self.layer = layer
+        self.group = presence_group_for(room_group)
+        self.store = presence_store()
+        self.entry = (room_group, socket_id, name)
+        self.typing = Throttle(TYPING_SECONDS / 3)
+        self.joined = False
+
+    async def join(self) -> Snapshot:
+        snapshot = await self.store.join(*self.entry)
+        self.joined = True
+        return snapshot
+
+    async def leave(self) -> None:
+        """Leave (once, however often it is called) and tell the room."""
+        if not self.joined:
+            return
+        self.joined = False
+        await self.announce(await self.store.leave(*self.entry))
+
+    async def announce(self, snapshot: Snapshot) -> None:
+        """Tell the room who is in it, when that changed."""
+        if snapshot.changed:
+            event = {"type": "chat.presence", "version": snapshot.version, "users": snapshot.names}
+            await self.layer.group_send(self.group, event)
+
+    async def keep_present(self) -> None:
+        """Refresh this socket's entry until it leaves; announce expired ghosts."""
+        while True:
+            await asyncio.sleep(self.store.ttl / 3)
+            if not self.joined:
+                return
+            try:
+                await self.announce(await self.store.refresh(*self.entry))
+            except REDIS_ERRORS as error:
+                # The channel layer's own receive fails too and closes this socket
+                outage.failed(error)
+
+    async def say_typing(self) -> None:
+        # Extra notices inside the throttle interval change nothing on the pages: drop them
+        if self.typing.allow():
+            room_group, socket_id, name = self.entry
+            event = {"type": "chat.typing", "author": name, "sender": socket_id}
+            await self.layer.group_send(self.group, event)

@@ -14,14 +14,11 @@ import redis.exceptions
 from django.core.exceptions import ImproperlyConfigured
 from redis.driver_info import DriverInfo
 
+from chatproject.environment import env_flag, env_list
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() in ("1", "true", "yes", "on")
+DEBUG = env_flag("DJANGO_DEBUG", True)
 
 SECRET_KEY = os.environ.get(
     "DJANGO_SECRET_KEY", "django-insecure-workshop-only-set-DJANGO_SECRET_KEY-in-production"
@@ -119,37 +116,39 @@ if CHAT_CHANNEL_LAYER not in (*redis_backends, "memory"):
         f"CHAT_CHANNEL_LAYER={CHAT_CHANNEL_LAYER!r}: choose redis (the default), pubsub or memory"
     )
 
+# The chat's one Redis connection, for the channel layer and presence alike (None: the chat
+# uses no Redis). It is a host as channels_redis takes it: both make their connection pool
+# from it with channels_redis.utils.create_pool, whose other keys go to redis-py.
 if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
-    # Both layers pass each host's keys to redis-py's ConnectionPool.from_url
+    CHAT_REDIS = {
+        "address": REDIS_URL,
+        # redis-py 8 gives up on a reply after 5 s by default: the very time
+        # RedisChannelLayer's receive() waits at Redis (BZPOPMIN) for a message, so idle
+        # consumers would fail every few seconds. A server too busy to read a reply for a
+        # few seconds is not a Redis outage either.
+        "socket_timeout": 10,
+        # After Redis restarts, pooled connections are dead: one immediate retry on a new
+        # connection, instead of failing that socket
+        "retry_on_error": [redis.exceptions.ConnectionError],
+        # Connections per pool, that is per process, event loop and client (the layer,
+        # presence). Each command in flight holds one: a burst of 1,000 joining sockets has
+        # up to 1,000 presence updates, and group_adds without a hub, at once. redis-py's
+        # default of 100 refused the 101st ("Too many connections"). Three server
+        # processes at most use 6,000 of Redis's default maxclients of 10,000.
+        "max_connections": 1000,
+        # redis-py looks its own version up in the installed packages' metadata for every
+        # new connection, milliseconds each; a burst of joins opens dozens. Looked up
+        # once here, for all of them.
+        "driver_info": DriverInfo(),
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": redis_backends[CHAT_CHANNEL_LAYER],
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        # redis-py 8 gives up on a reply after 5 s by default: the very
-                        # time RedisChannelLayer's receive() waits at Redis (BZPOPMIN) for a
-                        # message. Idle sockets' consumers would fail every few seconds.
-                        # (The pub/sub layer reads with its own 0.1 s timeout, but its
-                        # PUBLISH and SUBSCRIBE replies may be late on a busy server too.)
-                        "socket_timeout": 10,
-                        # After Redis restarts, pooled connections are dead: one immediate
-                        # retry on a new connection, instead of failing that socket
-                        "retry_on_error": [redis.exceptions.ConnectionError],
-                        # redis-py refuses a 101st concurrent command by default; a burst of
-                        # joins and group_sends in a busy room needs more
-                        "max_connections": 1000,
-                        # redis-py looks its own version up in the installed packages'
-                        # metadata for every new connection, milliseconds each; a burst of
-                        # joins opens dozens. Looked up once here, for all of them.
-                        "driver_info": DriverInfo(),
-                    }
-                ]
-            },
+            "CONFIG": {"hosts": [CHAT_REDIS]},
         }
     }
 else:
+    CHAT_REDIS = None
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # How fast one connection may send: messages a second on average, and the burst allowed.
@@ -159,7 +158,7 @@ CHAT_MESSAGE_BURST = int(os.environ.get("CHAT_MESSAGE_BURST", "10"))
 
 # One channel-layer subscription per room per process, shared by its sockets (chat/hub.py).
 # Off: every consumer joins the room's group with its own channel, as in the tutorial.
-CHAT_ROOM_HUB = os.environ.get("CHAT_ROOM_HUB", "1").lower() in ("1", "true", "yes", "on")
+CHAT_ROOM_HUB = env_flag("CHAT_ROOM_HUB", True)
 
 # Seconds a socket stays "in the room" after its server stops refreshing it (a crash)
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))

@@ -181,10 +181,30 @@ def test_without_redis_jupyterlab_still_starts(tmp_path):
     assert "binder/start: no Redis for the notebooks" in result.stderr
 
 
-def test_the_readmes_launch_link_opens_notebook_00():
-    """The README's Binder link opens JupyterLab on a notebook this repository has."""
+LAUNCH_DOC = REPO_DIR / "docs" / "docker-and-binder.md"
+LAUNCH_LINK = re.compile(r"https://mybinder\.org/v2/gh/(\S+?)\?urlpath=lab/tree/(\S+)")
+
+
+def test_the_launch_link_opens_notebook_00():
+    """The documented Binder link opens JupyterLab on notebook 00, a file this repository has."""
+    links = LAUNCH_LINK.findall(LAUNCH_DOC.read_text())
+    assert links, f"no Binder launch link in {LAUNCH_DOC.name}"
+    for _, path in links:
+        assert (REPO_DIR / path).is_file(), path
+        assert Path(path).name.startswith("00_"), path
+
+
+def test_the_launch_link_is_built_from_ones_own_fork():
+    """The link names placeholders for the reader's fork and its default branch, not a
+    repository that may not exist."""
+    repositories = [repository for repository, _ in LAUNCH_LINK.findall(LAUNCH_DOC.read_text())]
+    assert repositories == ["<you>/<repo>/HEAD"]
+
+
+def test_the_readme_has_no_dead_badge():
+    """No Binder badge or link without a real repository in the README: it points at the
+    launch instructions instead."""
     readme = (REPO_DIR / "README.md").read_text()
-    links = re.findall(r"https://mybinder\.org/v2/gh/\S+?\?urlpath=lab/tree/(\S+)", readme)
-    assert links, "no Binder launch link in the README"
-    assert all((REPO_DIR / path).is_file() for path in links), links
-    assert "[![Launch on Binder](https://mybinder.org/badge_logo.svg)][binder]" in readme
+    assert "mybinder.org" not in readme
+    assert "OWNER" not in readme
+    assert "(docs/docker-and-binder.md#launch-your-fork-on-binder)" in readme

@@ -57,35 +57,26 @@ async def arrival(socket: Socket) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_one_subscription_for_every_socket_of_a_room(settings):
-    """Three sockets of one room: the group has one member, and none once they have left."""
+@pytest.mark.parametrize(
+    ("uses_hub", "members"), [(True, 1), (False, 3)], ids=["hub", "own-channel"]
+)
+async def test_group_members_per_process(settings, uses_hub, members):
+    """Three sockets of one room: one member of the group with the hub, three without it
+    (the tutorial's way); none once they have left, and a next socket joins afresh."""
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    async with users("demoroom", "demoroom", "demoroom") as (alice, _bob, _carol):
-        assert len(layer.groups[GROUP]) == 1
-        await say(alice, "hogehoge")
-        assert (await alice.receive_json_from(timeout=2))["message"] == "hogehoge"
-    assert not layer.groups.get(GROUP)
-    # The room's next socket starts a hub afresh, in the group again
-    async with users("demoroom", "demoroom") as (alice, _bob):
-        assert len(layer.groups[GROUP]) == 1
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_without_the_hub_each_socket_is_a_member(settings):
-    """CHAT_ROOM_HUB off: the tutorial's way, one channel per socket in the group."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.CHAT_ROOM_HUB = False
+    settings.CHAT_ROOM_HUB = uses_hub
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
     async with users("demoroom", "demoroom", "demoroom") as (alice, bob, _carol):
-        assert len(layer.groups[GROUP]) == 3
+        assert len(layer.groups[GROUP]) == members
         await say(alice, "hogehoge")
         assert (await bob.receive_json_from(timeout=2))["message"] == "hogehoge"
     assert not layer.groups.get(GROUP)
+    async with users("demoroom") as (dave,):
+        assert len(layer.groups[GROUP]) == 1
+        await say(dave, "again")
+        assert (await dave.receive_json_from(timeout=2))["message"] == "again"
 
 
 async def test_a_broken_socket_does_not_stop_the_others():

@@ -2,22 +2,98 @@
 
 import pytest
 
-from workbook.checks import ExerciseFailed, check, check_problem, check_value
+from workbook.checks import (
+    ExerciseFailed,
+    Mistake,
+    acheck_answer,
+    check,
+    check_answer,
+    check_problem,
+    check_value,
+)
+
+
+def no_key(answer: object) -> None:
+    """A finder for the tests: an answer without "key" is a mistake."""
+    if "key" not in answer:
+        raise Mistake("the key is missing")
 
 
 def test_pass_prints_a_tick(capsys):
+    """A passing check prints ✓ and well_done, and returns True."""
+    assert check_answer({"key": 1}, no_key, well_done="All right")
+    assert capsys.readouterr().out == "✓ All right\n"
+
+
+def test_fail_prints_the_mistake_and_the_hint_and_goes_on(capsys):
+    """A failing exercise check explains and returns False, so Run All continues."""
+    assert not check_answer({}, no_key, hint="compute the key")
+    assert "✗ Not yet: the key is missing. compute the key" in capsys.readouterr().out
+
+
+def test_a_mistake_without_a_hint_speaks_alone(capsys):
+    """With no hint, the ✗ line is the mistake's own words."""
+    assert not check_answer({}, no_key)
+    assert capsys.readouterr().out == "✗ Not yet: the key is missing\n"
+
+
+def test_fail_raises_for_a_solution():
+    """With must_pass (a solution cell), a failing check stops the notebook."""
+    with pytest.raises(ExerciseFailed, match="the key is missing. compute"):
+        check_answer({}, no_key, must_pass=True, hint="compute the key")
+
+
+def test_none_is_not_done_and_is_not_judged(capsys):
+    """An answer still None is 'not done yet', not an error; the finder never sees it."""
+    assert not check_answer(None, no_key, hint="assign it")
+    assert "✗ Not yet: the answer is still None. assign it" in capsys.readouterr().out
+
+
+def test_none_says_what_to_do_first(capsys):
+    """if_none, when given, is what an answer still None is told instead of the hint."""
+    assert not check_answer(None, no_key, hint="use a dict", if_none="write the class")
+    assert "still None. write the class" in capsys.readouterr().out
+
+
+def test_errors_of_the_answer_are_explained(capsys):
+    """If judging the answer raises, the error is part of the explanation."""
+    assert not check_answer("x", lambda answer: answer["key"], hint="use a dict")
+    out = capsys.readouterr().out
+    assert "your answer raised TypeError: string indices must be integers" in out
+    assert out.rstrip().endswith("use a dict")
+
+
+async def test_an_awaited_finder_says_the_same(capsys):
+    """acheck_answer() awaits its finder and explains the same way."""
+
+    async def awaited_no_key(answer: object) -> None:
+        no_key(answer)
+
+    assert await acheck_answer({"key": 1}, awaited_no_key, well_done="All right")
+    assert not await acheck_answer({}, awaited_no_key, hint="compute the key")
+    assert not await acheck_answer(None, awaited_no_key, if_none="write it")
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ All right",
+        "✗ Not yet: the key is missing. compute the key",
+        "✗ Not yet: the answer is still None. write it",
+    ]
+    with pytest.raises(ExerciseFailed, match="the key is missing"):
+        await acheck_answer({}, awaited_no_key, must_pass=True)
+
+
+def test_check_prints_a_tick(capsys):
     """A passing check prints ✓ and returns True."""
     assert check(True, "hint")
     assert capsys.readouterr().out.startswith("✓")
 
 
-def test_fail_prints_the_hint_and_goes_on(capsys):
+def test_check_prints_the_hint_and_goes_on(capsys):
     """A failing exercise check explains and returns False, so Run All continues."""
     assert not check(False, "compute the key")
     assert "✗ Not yet: compute the key" in capsys.readouterr().out
 
 
-def test_fail_raises_for_a_solution():
+def test_check_raises_for_a_solution():
     """With must_pass (a solution cell), a failing check stops the notebook."""
     with pytest.raises(ExerciseFailed, match="compute"):
         check(False, "compute the key", must_pass=True)

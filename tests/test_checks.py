@@ -1,7 +1,13 @@
 """Exercise checks: verdicts in plain words, and a hard failure only for solutions."""
 
+import ast
+import os
+import subprocess
+import sys
+
 import pytest
 
+from workbook import REPO_DIR
 from workbook.checks import (
     ExerciseFailed,
     Mistake,
@@ -116,3 +122,43 @@ def test_check_problem_passes_only_without_a_problem(capsys):
     assert check_problem(None, well_done="All right")
     assert not check_problem("the key is missing")
     assert "✗ Not yet: the key is missing" in capsys.readouterr().out
+
+
+# Wrong answers to the checks that once judged with assert statements
+WRONG_ANSWERS = """
+from workbook.exercises.django_project import check_shared_message
+from workbook.exercises.layers import check_kept_messages
+from workbook.exercises.welcome import check_reply_frame
+from workbook.exercises.wire import check_accept, check_close_status, check_text_frame
+
+check_reply_frame({"room": "lobby", "message": "hi"}, "雑談", "hi")
+check_shared_message({"message": "fugafuga"}, "hogehoge")
+check_kept_messages([3, 4, 5, 6, 7], capacity=5, sent=8)
+check_accept(lambda key: key)
+check_text_frame(lambda text, mask: b"\\x01" + text.encode())
+check_close_status(0xE803, bytes.fromhex("880203e8"))
+"""
+
+
+def test_wrong_answers_still_fail_under_python_O():
+    """python -O strips assert statements; the checks say ✗ all the same."""
+    run = subprocess.run(
+        [sys.executable, "-O", "-c", WRONG_ANSWERS],
+        capture_output=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        check=True,
+    )
+    assert run.stdout.count("✗ Not yet") == 6, run.stdout
+    assert "✓" not in run.stdout
+
+
+def test_the_workbook_judges_without_assert():
+    """No assert statement in workbook/: python -O would skip it and pass a wrong answer."""
+    asserts = [
+        f"{path.relative_to(REPO_DIR)}:{node.lineno}"
+        for path in sorted((REPO_DIR / "workbook").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Assert)
+    ]
+    assert asserts == []

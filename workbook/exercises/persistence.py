@@ -4,8 +4,13 @@ from typing import Any
 
 from ..checks import Mistake, Verdict, check_answer
 
-# Most messages one history frame carries (chat.frames.HISTORY_PAGE_SIZE)
-PAGE_SIZE = 200
+
+def history_page_size() -> int:
+    """Most messages one history frame carries: the chat's own number, never a copy."""
+    # chat is importable once setup_django() has put chatproject/ on sys.path
+    from chat.frames import HISTORY_PAGE_SIZE
+
+    return HISTORY_PAGE_SIZE
 
 
 async def ids_after(room: str, after: int) -> list[int]:
@@ -47,11 +52,12 @@ def _find_missed_ids_mistake(answer: object, expected: list[int], after: int) ->
         raise Mistake(
             "every id is there, but out of order: pages come oldest first, keep that order"
         )
-    if ids == expected[: len(ids)] and len(ids) % PAGE_SIZE == 0:
-        pages = len(ids) // PAGE_SIZE
+    page_size = history_page_size()
+    if ids == expected[: len(ids)] and len(ids) % page_size == 0:
+        pages = len(ids) // page_size
         raise Mistake(
             f"these are only the first {len(ids)} ids ({pages} page{'s' * (pages > 1)} of "
-            f'{PAGE_SIZE}), and the last page said "more": true. Send {{"type": "history", '
+            f'{page_size}), and the last page said "more": true. Send {{"type": "history", '
             '"after": <its last id>} on the same socket and read the next history frame'
         )
     missing = sorted(set(expected) - set(ids))
@@ -69,7 +75,7 @@ async def check_missed_ids(
 ) -> Verdict:
     """Exercise 06.1: every id above after in the room, each once, oldest first (all pages)."""
     expected = await ids_after(room, after)
-    pages = max(1, -(-len(expected) // PAGE_SIZE))
+    pages = max(1, -(-len(expected) // history_page_size()))
     in_pages = f"in {pages} page{'s' * (pages > 1)}"
     return check_answer(
         missed_ids,

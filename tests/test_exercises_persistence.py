@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from chat import frames
 from chat.models import Message, Room
 from workbook.checks import ExerciseFailed
 from workbook.exercises.persistence import (
@@ -64,6 +65,15 @@ class TestMissedIds:
         """Including the id asked about is explained: after means above."""
         assert not await check_missed_ids(long_room[19:], ROOM, long_room[19])
         assert "is not one of them" in capsys.readouterr().out
+
+    async def test_pages_are_the_chats_own(self, long_room, monkeypatch, capsys):
+        """Pages are counted in the chat's HISTORY_PAGE_SIZE, whatever the chat sets it to."""
+        monkeypatch.setattr(frames, "HISTORY_PAGE_SIZE", 100)
+        after = long_room[19]
+        assert not await check_missed_ids(long_room[20:320], ROOM, after)
+        assert "(3 pages of 100)" in capsys.readouterr().out
+        assert await check_missed_ids(long_room[20:], ROOM, after, must_pass=True)
+        assert "in 5 pages" in capsys.readouterr().out
 
 
 def merge(shown_ids, frame):

@@ -2,14 +2,24 @@
 
 A check cell after an exercise prints its verdict and never stops "Run All"; the solution
 cell calls the same check with ``must_pass=True``, so a notebook run proves its solutions.
+
+Every check reports a mistake one way: a small finder raises Mistake with the explanation,
+and check_answer() (acheck_answer() when the finder awaits) prints ✓ or ✗. A raised Mistake,
+unlike an assert, still counts under ``python -O``.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+STILL_NONE = "the answer is still None"
 
 
 class ExerciseFailed(AssertionError):
     """A solution that should pass its check did not."""
+
+
+class Mistake(Exception):
+    """What is wrong with an answer, in plain words for the attendee."""
 
 
 class Verdict:
@@ -28,36 +38,75 @@ class Verdict:
         """The verdict is already printed; don't echo it as the cell's result."""
 
 
-def check(passed: bool, hint: str, must_pass: bool = False, well_done: str = "Correct!") -> Verdict:
-    """Print ✓ and well_done, or ✗ and the hint; raise ExerciseFailed only if must_pass."""
-    if passed:
-        print(f"✓ {well_done}")
-        return Verdict(True)
-    if must_pass:
-        raise ExerciseFailed(hint)
-    print(f"✗ Not yet: {hint}")
-    return Verdict(False)
-
-
-def check_value(
+def check_answer(
     answer: Any,
-    is_right: Callable[[Any], bool],
-    hint: str,
+    find_mistake: Callable[[Any], object],
     must_pass: bool = False,
+    *,
+    hint: str = "",
+    if_none: str = "",
     well_done: str = "Correct!",
 ) -> Verdict:
-    """check() for an answer that may be missing or raise: None means 'not done yet'."""
+    """✓ if find_mistake(answer) returns; ✗ with the Mistake it raises, then the hint.
+
+    An answer still None is not done yet: if_none (or else the hint) says what to do. Any other
+    exception is the attendee's code failing, and its type and message are the explanation.
+    """
     if answer is None:
-        return check(False, "the answer is still None. " + hint, must_pass)
+        return _not_done(if_none or hint, must_pass)
     try:
-        passed = bool(is_right(answer))
-    except Exception as error:  # the attendee's code may fail in any way
-        return check(False, f"{type(error).__name__}: {error}. {hint}", must_pass)
-    return check(passed, hint, must_pass, well_done)
+        find_mistake(answer)
+    except Exception as error:  # a Mistake, or the attendee's code failing in any way
+        return _wrong(_explained(error, hint), must_pass)
+    return _right(well_done)
 
 
-def check_problem(
-    problem: str | None, must_pass: bool = False, well_done: str = "Correct!"
+async def acheck_answer(
+    answer: Any,
+    find_mistake: Callable[[Any], Awaitable[object]],
+    must_pass: bool = False,
+    *,
+    hint: str = "",
+    if_none: str = "",
+    well_done: str = "Correct!",
 ) -> Verdict:
-    """check() for a finder that returns what is wrong in plain words, or None when all is right."""
-    return check(problem is None, problem or "", must_pass, well_done)
+    """check_answer() for a finder that awaits, as one that talks to the attendee's app does."""
+    if answer is None:
+        return _not_done(if_none or hint, must_pass)
+    try:
+        await find_mistake(answer)
+    except Exception as error:  # a Mistake, or the attendee's code failing in any way
+        return _wrong(_explained(error, hint), must_pass)
+    return _right(well_done)
+
+
+def _not_done(what_to_do: str, must_pass: bool) -> Verdict:
+    """✗: the exercise is not done yet, and what to do first."""
+    return _wrong(_sentences(STILL_NONE, what_to_do), must_pass)
+
+
+def _explained(error: Exception, hint: str) -> str:
+    """A Mistake's own words, or what the attendee's code raised; then the hint."""
+    if isinstance(error, Mistake):
+        return _sentences(str(error), hint)
+    return _sentences(f"your answer raised {type(error).__name__}: {error}", hint)
+
+
+def _sentences(*parts: str) -> str:
+    """The parts that say something, one after the other; each but the last ends a sentence."""
+    said = [part for part in parts if part]
+    ended = [part if part.endswith((".", "?", "!")) else f"{part}." for part in said[:-1]]
+    return " ".join([*ended, *said[-1:]])
+
+
+def _right(well_done: str) -> Verdict:
+    print(f"✓ {well_done}")
+    return Verdict(True)
+
+
+def _wrong(explanation: str, must_pass: bool) -> Verdict:
+    """✗ and the explanation; in a solution cell (must_pass), stop the notebook with it."""
+    if must_pass:
+        raise ExerciseFailed(explanation)
+    print(f"✗ Not yet: {explanation}")
+    return Verdict(False)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ..checks import Verdict, check_problem, check_value
+from ..checks import Mistake, Verdict, check_answer
 from ..workspace import ProjectError, in_project, resolve_urls
 
 ASGI_PATH = "asgi_test.asgi.application"
@@ -22,82 +22,82 @@ if asgi and ":" not in asgi:
 """
 
 
-def _asgi_setting_problem(project_dir: Path) -> str | None:
-    """What is wrong with ASGI_APPLICATION and WSGI_APPLICATION, or None."""
+def _find_asgi_setting_mistake(project_dir: Path) -> None:
+    """Raise a Mistake saying what is wrong with ASGI_APPLICATION and WSGI_APPLICATION."""
     try:
         found = in_project(project_dir, _READ_APPLICATIONS, SETTINGS)
     except ProjectError as error:
-        return (
+        raise Mistake(
             f"settings.py no longer loads ({error}); undo the last edit, "
             "or run the notebook again from the top"
-        )
+        ) from error
     asgi = found["asgi"]
     if asgi is None:
-        return (
+        raise Mistake(
             "settings.py sets no ASGI_APPLICATION yet: replace the WSGI_APPLICATION line "
             "with an ASGI_APPLICATION line"
         )
     if ":" in asgi:
-        return (
+        raise Mistake(
             f"ASGI_APPLICATION is {asgi!r}: the colon form is for daphne's command line; "
             "a Django setting is a dotted path, module.module.name, dots only"
         )
     if found["error"]:
-        return (
+        raise Mistake(
             f"ASGI_APPLICATION is {asgi!r}, and Django cannot import it ({found['error']}); "
             "it should name the variable `application` in asgi_test/asgi.py"
         )
     if not found["callable"]:
-        return f"{asgi!r} imports, but it is not an ASGI application (it cannot be called)"
+        raise Mistake(f"{asgi!r} imports, but it is not an ASGI application (it cannot be called)")
     if asgi != ASGI_PATH:
-        return f"ASGI_APPLICATION is {asgi!r}; it should name the application in asgi_test/asgi.py"
+        raise Mistake(
+            f"ASGI_APPLICATION is {asgi!r}; it should name the application in asgi_test/asgi.py"
+        )
     if found["wsgi"] is not None:
-        return (
+        raise Mistake(
             "ASGI_APPLICATION is right, but WSGI_APPLICATION is still set: replace that "
             "line instead of adding a new one, as the blog does"
         )
-    return None
 
 
 def check_asgi_application(project_dir: Path, must_pass: bool = False) -> Verdict:
     """Exercise 02.1: settings.py sets ASGI_APPLICATION to the project's application, no WSGI."""
-    problem = _asgi_setting_problem(project_dir)
-    return check_problem(
-        problem,
+    return check_answer(
+        project_dir,
+        _find_asgi_setting_mistake,
         must_pass,
         well_done=f"Correct: ASGI_APPLICATION = {ASGI_PATH!r}, and WSGI_APPLICATION is gone.",
     )
 
 
-def _room_url_problem(project_dir: Path) -> str | None:
-    """What is wrong with how /chat/ and /chat/demoroom/ resolve, or None."""
+def _find_room_url_mistake(project_dir: Path) -> None:
+    """Raise a Mistake saying what is wrong with how /chat/ and /chat/demoroom/ resolve."""
     try:
         index, room = resolve_urls(project_dir, "/chat/", "/chat/demoroom/", settings=SETTINGS)
     except ProjectError as error:
-        return f"the URLconf no longer loads ({error}); look at chatapp/route.py"
+        raise Mistake(f"the URLconf no longer loads ({error}); look at chatapp/route.py") from error
     if room.view is None:
-        return (
+        raise Mistake(
             "/chat/demoroom/ matches no URL pattern (a 404). include('chatapp.route') has "
             "already taken 'chat/', so the pattern to add in chatapp/route.py is "
             "'<str:room_name>/', without a leading slash"
         )
     if room.view != "chatapp.controller.room":
-        return f"/chat/demoroom/ goes to {room.view}; send it to controller.room"
+        raise Mistake(f"/chat/demoroom/ goes to {room.view}; send it to controller.room")
     if room.kwargs != {"room_name": "demoroom"}:
-        return (
+        raise Mistake(
             f"controller.room is called with {room.kwargs}; it takes an argument named "
             "room_name, so name the part of the path <str:room_name>"
         )
     if index.view != "chatapp.controller.index":
-        return "/chat/ no longer reaches controller.index: keep path('', controller.index)"
-    return None
+        raise Mistake("/chat/ no longer reaches controller.index: keep path('', controller.index)")
 
 
 def check_room_url(project_dir: Path, must_pass: bool = False) -> Verdict:
     """Exercise 02.2: /chat/demoroom/ resolves to controller.room with room_name='demoroom'."""
-    problem = _room_url_problem(project_dir)
-    return check_problem(
-        problem,
+    return check_answer(
+        project_dir,
+        _find_room_url_mistake,
         must_pass,
         well_done="Correct: /chat/demoroom/ calls controller.room(request, room_name='demoroom').",
     )
@@ -106,20 +106,18 @@ def check_room_url(project_dir: Path, must_pass: bool = False) -> Verdict:
 def check_shared_message(answer: object, message: str, must_pass: bool = False) -> Verdict:
     """Exercise 02.3: what a second socket in the room received, parsed with json.loads."""
 
-    def is_right(frame: object) -> bool:
-        assert not isinstance(frame, str | bytes), (
-            "that is the frame's raw text; parse it with json.loads()"
-        )
-        assert isinstance(frame, dict), f"the answer is a {type(frame).__name__}, not a dict"
-        assert frame.get("message") == message, (
-            f"the frame carries {frame.get('message')!r}, not {message!r}"
-        )
-        return True
+    def find_mistake(frame: object) -> None:
+        if isinstance(frame, str | bytes):
+            raise Mistake("that is the frame's raw text; parse it with json.loads()")
+        if not isinstance(frame, dict):
+            raise Mistake(f"the answer is a {type(frame).__name__}, not a dict")
+        if frame.get("message") != message:
+            raise Mistake(f"the frame carries {frame.get('message')!r}, not {message!r}")
 
-    return check_value(
+    return check_answer(
         answer,
-        is_right,
-        f"send {message!r} on one socket and receive on the other, in the same room",
+        find_mistake,
         must_pass,
+        hint=f"send {message!r} on one socket and receive on the other, in the same room",
         well_done=f"Correct: the room's group sent {message!r} to the other socket too.",
     )

@@ -7,7 +7,7 @@ from typing import Any
 import redis
 from websockets.exceptions import ConnectionClosed
 
-from ..checks import Verdict, check, check_value
+from ..checks import Mistake, Verdict, acheck_answer, check_answer
 
 
 async def _frames_until(websocket: Any, text: str, timeout: float) -> tuple[list[dict], str]:
@@ -30,27 +30,35 @@ async def check_lobby_announcement(
     event: object, lobby: Any, text: str, must_pass: bool = False, timeout: float = 1.0
 ) -> Verdict:
     """Exercise 05.1: the event sent with group_send reached the client in room lobby."""
-    if event is None:
-        return check_value(None, bool, "build the event dict and group_send it", must_pass)
-    frames, outcome = await _frames_until(lobby, text, timeout)
-    if outcome == "found":
-        return check(True, "", must_pass, well_done=f"Correct: the lobby client received {text!r}.")
-    if outcome == "closed":
-        hint = (
-            "the lobby connection closed: the consumer failed on your event. It needs "
-            '"type": "chat.message" (handled by chat_message) and both "message" and "time". '
-            "Re-run the cell that opens `lobby`, then try again"
-        )
-    elif frames:
-        got = [frame.get("message") for frame in frames]
-        hint = f"the lobby client received {got}, not {text!r}: check the event's 'message'"
-    else:
-        hint = (
+
+    async def find_mistake(_event: object) -> None:
+        frames, outcome = await _frames_until(lobby, text, timeout)
+        if outcome == "found":
+            return
+        if outcome == "closed":
+            raise Mistake(
+                "the lobby connection closed: the consumer failed on your event. It needs "
+                '"type": "chat.message" (handled by chat_message) and both "message" and '
+                '"time". Re-run the cell that opens `lobby`, then try again'
+            )
+        if frames:
+            got = [frame.get("message") for frame in frames]
+            raise Mistake(
+                f"the lobby client received {got}, not {text!r}: check the event's 'message'"
+            )
+        raise Mistake(
             f"the lobby client received nothing within {timeout:g} s. Did you await "
             "channel_layer.group_send(...) with the group name chat_lobby (not the room name, "
             "not the Redis key)?"
         )
-    return check(False, hint, must_pass)
+
+    return await acheck_answer(
+        event,
+        find_mistake,
+        must_pass,
+        if_none="build the event dict and group_send it",
+        well_done=f"Correct: the lobby client received {text!r}.",
+    )
 
 
 def check_group_members(
@@ -65,26 +73,31 @@ def check_group_members(
     actual = set(client.zrange(key, 0, -1))
     client.close()
 
-    def is_right(answer) -> bool:
-        assert not isinstance(answer, str | bytes), "give the list of names, not one string"
+    def find_mistake(answer: object) -> None:
+        if isinstance(answer, str | bytes):
+            raise Mistake("give the list of names, not one string")
         names = list(answer)
-        assert not any(isinstance(name, bytes) for name in names), (
-            "these are bytes: read them with the client r (decode_responses=True) or .decode() them"
-        )
-        assert not any(isinstance(name, tuple) for name in names), (
-            "these are (name, score) pairs: leave out withscores=True"
-        )
-        assert len(names) == len(actual), (
-            f"the group has {len(actual)} names, your list {len(names)}: read the whole key"
-        )
-        assert set(names) == actual, "these are not the names in the group of that room"
-        return True
+        if any(isinstance(name, bytes) for name in names):
+            raise Mistake(
+                "these are bytes: read them with the client r (decode_responses=True) "
+                "or .decode() them"
+            )
+        if any(isinstance(name, tuple) for name in names):
+            raise Mistake("these are (name, score) pairs: leave out withscores=True")
+        if len(names) != len(actual):
+            raise Mistake(
+                f"the group has {len(actual)} names, your list {len(names)}: read the whole key"
+            )
+        if set(names) != actual:
+            raise Mistake("these are not the names in the group of that room")
 
-    return check_value(
+    return check_answer(
         members,
-        is_right,
-        f"list the keys asgi:group:*, find the one for room {room}, and ZRANGE it from 0 to -1",
+        find_mistake,
         must_pass,
+        hint=(
+            f"list the keys asgi:group:*, find the one for room {room}, and ZRANGE it from 0 to -1"
+        ),
         well_done=f"Correct: {key} holds {len(actual)} channel names.",
     )
 
@@ -93,22 +106,27 @@ def check_kept_messages(kept: object, capacity: int, sent: int, must_pass: bool 
     """Exercise 05.3: which numbered messages a full channel kept when group_send went on."""
     expected = list(range(min(capacity, sent)))
 
-    def is_right(answer) -> bool:
+    def find_mistake(answer: object) -> None:
         numbers = list(answer)
-        assert numbers, "the list is empty: receive the messages waiting in the channel"
+        if not numbers:
+            raise Mistake("the list is empty: receive the messages waiting in the channel")
         newest = list(range(sent - len(numbers), sent))
-        assert numbers != newest or numbers == expected, (
-            "these are the newest messages: a full channel keeps the ones it already has"
-        )
-        assert len(numbers) <= capacity, f"a channel of capacity {capacity} holds no more"
-        assert numbers == expected, f"you received {numbers}"
-        return True
+        if numbers == newest and numbers != expected:
+            raise Mistake(
+                "these are the newest messages: a full channel keeps the ones it already has"
+            )
+        if len(numbers) > capacity:
+            raise Mistake(f"a channel of capacity {capacity} holds no more")
+        if numbers != expected:
+            raise Mistake(f"you received {numbers}")
 
-    return check_value(
+    return check_answer(
         kept,
-        is_right,
-        f"group_send {sent} numbered messages without receiving, then receive the waiting ones",
+        find_mistake,
         must_pass,
+        hint=(
+            f"group_send {sent} numbered messages without receiving, then receive the waiting ones"
+        ),
         well_done=(
             f"Correct: the first {capacity} stayed; the other {sent - capacity} were dropped "
             "without an error."

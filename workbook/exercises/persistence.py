@@ -2,10 +2,15 @@
 
 from typing import Any
 
-from ..checks import Verdict, check_problem, check_value
+from ..checks import Mistake, Verdict, check_answer
 
-# Most messages one history frame carries (chat.frames.HISTORY_PAGE_SIZE)
-PAGE_SIZE = 200
+
+def history_page_size() -> int:
+    """Most messages one history frame carries: the chat's own number, never a copy."""
+    # chat is importable once setup_django() has put chatproject/ on sys.path
+    from chat.frames import HISTORY_PAGE_SIZE
+
+    return HISTORY_PAGE_SIZE
 
 
 async def ids_after(room: str, after: int) -> list[int]:
@@ -17,35 +22,42 @@ async def ids_after(room: str, after: int) -> list[int]:
     return [pk async for pk in found.values_list("id", flat=True)]
 
 
-def missed_ids_problem(answer: object, expected: list[int], after: int) -> str | None:
-    """What is wrong with answer as the list of ids above after, or None."""
+def _find_missed_ids_mistake(answer: object, expected: list[int], after: int) -> None:
+    """Raise a Mistake saying what is wrong with answer as the list of ids above after."""
     if isinstance(answer, dict) and answer.get("type") == "history":
-        return "this is a whole history frame: collect the ids of its messages (m['id'])"
+        raise Mistake("this is a whole history frame: collect the ids of its messages (m['id'])")
     if isinstance(answer, str | bytes) or not hasattr(answer, "__iter__"):
-        return f"missed_ids is of type {type(answer).__name__}: make it a list of message ids"
+        raise Mistake(
+            f"missed_ids is of type {type(answer).__name__}: make it a list of message ids"
+        )
     ids = list(answer)
     if any(isinstance(item, dict) for item in ids):
-        return "these are whole messages: keep only each message's 'id'"
+        raise Mistake("these are whole messages: keep only each message's 'id'")
     if not all(isinstance(item, int) and not isinstance(item, bool) for item in ids):
-        return "the list should hold ids, whole numbers such as 1234"
+        raise Mistake("the list should hold ids, whole numbers such as 1234")
     if ids == expected:
-        return None
+        return
     if not ids:
-        return f"the list is empty; the room has {len(expected)} messages after {after}"
+        raise Mistake(f"the list is empty; the room has {len(expected)} messages after {after}")
     if after in ids:
-        return f"?after={after} means the ids above {after}: {after} itself is not one of them"
+        raise Mistake(
+            f"?after={after} means the ids above {after}: {after} itself is not one of them"
+        )
     if len(set(ids)) < len(ids):
-        return (
+        raise Mistake(
             "some ids are there twice: ask for the next page after the last id of the page "
             "you just read"
         )
     if sorted(ids) == expected:
-        return "every id is there, but out of order: pages come oldest first, keep that order"
-    if ids == expected[: len(ids)] and len(ids) % PAGE_SIZE == 0:
-        pages = len(ids) // PAGE_SIZE
-        return (
+        raise Mistake(
+            "every id is there, but out of order: pages come oldest first, keep that order"
+        )
+    page_size = history_page_size()
+    if ids == expected[: len(ids)] and len(ids) % page_size == 0:
+        pages = len(ids) // page_size
+        raise Mistake(
             f"these are only the first {len(ids)} ids ({pages} page{'s' * (pages > 1)} of "
-            f'{PAGE_SIZE}), and the last page said "more": true. Send {{"type": "history", '
+            f'{page_size}), and the last page said "more": true. Send {{"type": "history", '
             '"after": <its last id>} on the same socket and read the next history frame'
         )
     missing = sorted(set(expected) - set(ids))
@@ -55,22 +67,21 @@ def missed_ids_problem(answer: object, expected: list[int], after: int) -> str |
         details.append(f"missing {missing[:3]}{' …' if len(missing) > 3 else ''}")
     if extra:
         details.append(f"not in the room after {after}: {extra[:3]}")
-    return "; ".join(details)
+    raise Mistake("; ".join(details))
 
 
 async def check_missed_ids(
     missed_ids: object, room: str, after: int, must_pass: bool = False
 ) -> Verdict:
     """Exercise 06.1: every id above after in the room, each once, oldest first (all pages)."""
-    hint = f"connect with ?after={after}, read history frames until one says more: false"
-    if missed_ids is None:
-        return check_value(None, bool, hint, must_pass)
     expected = await ids_after(room, after)
-    pages = max(1, -(-len(expected) // PAGE_SIZE))
+    pages = max(1, -(-len(expected) // history_page_size()))
     in_pages = f"in {pages} page{'s' * (pages > 1)}"
-    return check_problem(
-        missed_ids_problem(missed_ids, expected, after),
+    return check_answer(
+        missed_ids,
+        lambda ids: _find_missed_ids_mistake(ids, expected, after),
         must_pass,
+        if_none=f"connect with ?after={after}, read history frames until one says more: false",
         well_done=f"Correct: all {len(expected)} ids after {after}, {in_pages}, each once.",
     )
 
@@ -103,60 +114,58 @@ MERGE_CASES = [
 ]
 
 
-def merge_problem(function: object) -> str | None:
-    """What is wrong with function(shown_ids, frame) as the ids a page shows next, or None."""
+def _find_merge_mistake(function: object) -> None:
+    """Raise a Mistake saying what is wrong with function(shown_ids, frame) as a page's next ids."""
     if not callable(function):
-        return (
+        raise Mistake(
             f"merge_history is of type {type(function).__name__}: define a function with def and "
             "assign the function itself (no parentheses)"
         )
     for shown, incoming, expected, case in MERGE_CASES:
         answer = function(list(shown), history_frame(incoming))
         if answer is None:
-            return "it returned None: return the list of ids the page shows afterwards"
+            raise Mistake("it returned None: return the list of ids the page shows afterwards")
         if answer == expected:
             continue
         answer = list(answer)
         if any(isinstance(item, dict) for item in answer):
-            return "it returned messages: return their ids"
-        problem = f"for {case}, shown {shown} and a history of {incoming}, it returned {answer}"
+            raise Mistake("it returned messages: return their ids")
+        returned = f"for {case}, shown {shown} and a history of {incoming}, it returned {answer}"
         if len(set(answer)) < len(answer):
-            return f"{problem}: an id is there twice"
-        return f"{problem}, not {expected}"
-    return None
+            raise Mistake(f"{returned}: an id is there twice")
+        raise Mistake(f"{returned}, not {expected}")
 
 
 def check_merge_history(function: object, must_pass: bool = False) -> Verdict:
     """Exercise 06.3: a page's ids merged with a history frame's, each once, in order."""
-    if function is None:
-        return check_value(None, bool, "define merge_history(shown_ids, frame)", must_pass)
-    try:
-        problem = merge_problem(function)
-    except Exception as error:  # the attendee's function may fail in any way
-        problem = f"it raised {type(error).__name__}: {error}"
-    return check_problem(
-        problem, must_pass, well_done=f"Correct: all {len(MERGE_CASES)} cases, overlaps included."
+    return check_answer(
+        function,
+        _find_merge_mistake,
+        must_pass,
+        if_none="define merge_history(shown_ids, frame)",
+        well_done=f"Correct: all {len(MERGE_CASES)} cases, overlaps included.",
     )
 
 
-def present_problem(answer: object, users: list[str]) -> str | None:
-    """What is wrong with answer as the people a presence frame lists, or None."""
+def _find_present_mistake(answer: object, users: list[str]) -> None:
+    """Raise a Mistake saying what is wrong with answer as the people a presence frame lists."""
     if isinstance(answer, str | bytes) or not hasattr(answer, "__iter__"):
-        return f"present is of type {type(answer).__name__}: make it a list of names"
+        raise Mistake(f"present is of type {type(answer).__name__}: make it a list of names")
     names = list(answer)
     if any(isinstance(name, tuple | list) for name in names):
-        return "these are (entry, score) pairs: leave out withscores=True"
+        raise Mistake("these are (entry, score) pairs: leave out withscores=True")
     if any(isinstance(name, bytes) for name in names):
-        return "these are bytes: use the client r (decode_responses=True) or .decode() them"
+        raise Mistake("these are bytes: use the client r (decode_responses=True) or .decode() them")
     if not all(isinstance(name, str) for name in names):
-        return "the list should hold names, such as 'alice'"
+        raise Mistake("the list should hold names, such as 'alice'")
     if any(name.startswith("[") for name in names):
-        return 'these are whole entries: each is JSON ["name", "channel"]: json.loads() it'
+        raise Mistake('these are whole entries: each is JSON ["name", "channel"]: json.loads() it')
     if sorted(set(names)) == sorted(users) and len(names) > len(set(names)):
-        return "a name is there twice: someone with two tabs is one person, list each name once"
+        raise Mistake(
+            "a name is there twice: someone with two tabs is one person, list each name once"
+        )
     if sorted(names) != sorted(users):
-        return f"the presence frame lists {users}, your list is {sorted(names)}"
-    return None
+        raise Mistake(f"the presence frame lists {users}, your list is {sorted(names)}")
 
 
 def check_present_users(
@@ -164,12 +173,10 @@ def check_present_users(
 ) -> Verdict:
     """Exercise 06.2: who is in the room, read from Redis, is who the presence frame lists."""
     users = presence_frame["users"]
-    if present is None:
-        return check_value(
-            None, bool, "ZRANGE the room's presence key and read the names", must_pass
-        )
-    return check_problem(
-        present_problem(present, users),
+    return check_answer(
+        present,
+        lambda names: _find_present_mistake(names, users),
         must_pass,
+        if_none="ZRANGE the room's presence key and read the names",
         well_done=f"Correct: {', '.join(users)}, as the presence frame says.",
     )

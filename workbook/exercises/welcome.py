@@ -2,7 +2,7 @@
 
 import redis
 
-from ..checks import Verdict, check_value
+from ..checks import Mistake, Verdict, check_answer
 
 
 def check_redis_version(answer: object, redis_url: str, must_pass: bool = False) -> Verdict:
@@ -10,11 +10,17 @@ def check_redis_version(answer: object, redis_url: str, must_pass: bool = False)
     client = redis.Redis.from_url(redis_url)
     actual = client.info("server")["redis_version"]
     client.close()
-    return check_value(
+    hint = "ask the server: r.info('server') is a dict of facts about it; one key holds the version"
+
+    def find_mistake(version: object) -> None:
+        if version != actual:
+            raise Mistake(hint)
+
+    return check_answer(
         answer,
-        lambda value: value == actual,
-        "ask the server: r.info('server') is a dict of facts about it; one key holds the version",
+        find_mistake,
         must_pass,
+        if_none=hint,
         well_done=f"Correct: this Redis is version {actual}.",
     )
 
@@ -22,15 +28,17 @@ def check_redis_version(answer: object, redis_url: str, must_pass: bool = False)
 def check_reply_frame(answer: object, room: str, message: str, must_pass: bool = False) -> Verdict:
     """Exercise 00.2: the parsed frame the chat sent back for a message in a room."""
 
-    def is_right(frame) -> bool:
-        assert isinstance(frame, dict), f"reply is a {type(frame).__name__}; use json.loads()"
-        assert frame.get("room") == room, f"the frame is from room {frame.get('room')!r}"
-        assert frame.get("message") == message, f"the message is {frame.get('message')!r}"
-        return True
+    def find_mistake(frame: object) -> None:
+        if not isinstance(frame, dict):
+            raise Mistake(f"reply is a {type(frame).__name__}; use json.loads()")
+        if frame.get("room") != room:
+            raise Mistake(f"the frame is from room {frame.get('room')!r}")
+        if frame.get("message") != message:
+            raise Mistake(f"the message is {frame.get('message')!r}")
 
-    return check_value(
+    return check_answer(
         answer,
-        is_right,
-        f'send {{"message": "{message}"}} in room {room} and json.loads() what comes back',
+        find_mistake,
         must_pass,
+        hint=f'send {{"message": "{message}"}} in room {room} and json.loads() what comes back',
     )

@@ -5,7 +5,7 @@ import hashlib
 import os
 from collections.abc import Callable
 
-from ..checks import Verdict, check_value
+from ..checks import Mistake, Verdict, check_answer
 from ..wire import WEBSOCKET_GUID, accept_for, client_frame
 
 # RFC 6455, section 1.3: the example handshake's key and the answer it must get
@@ -53,103 +53,107 @@ _ACCEPT_MISTAKES: list[tuple[Callable[[str], object], str]] = [
 ]
 
 
-def _accept_problem(function: object, key: str) -> str | None:
-    """What is wrong with function(key) as a Sec-WebSocket-Accept, or None."""
+def _find_accept_mistake(function: object, key: str) -> None:
+    """Raise a Mistake saying what is wrong with function(key) as a Sec-WebSocket-Accept."""
     if not callable(function):
-        return (
+        raise Mistake(
             f"sec_websocket_accept is a {type(function).__name__}: define a function with def "
             "and assign the function itself (no parentheses)"
         )
     answer = function(key)
     if answer == accept_for(key):
-        return None
+        return
     for mistake, explanation in _ACCEPT_MISTAKES:
         if answer == mistake(key):
-            return f"for the key {key!r} {explanation}"
-    return f"for the key {key!r} it returns {answer!r}; the right answer is {accept_for(key)!r}"
+            raise Mistake(f"for the key {key!r} {explanation}")
+    raise Mistake(
+        f"for the key {key!r} it returns {answer!r}; the right answer is {accept_for(key)!r}"
+    )
 
 
 def check_accept(answer: object, must_pass: bool = False) -> Verdict:
     """Exercise 04.1: a function from Sec-WebSocket-Key to Sec-WebSocket-Accept."""
 
-    def is_right(function: object) -> bool:
+    def find_mistake(function: object) -> None:
         fresh_key = base64.b64encode(os.urandom(16)).decode()
         for key in (RFC_KEY, fresh_key):
-            problem = _accept_problem(function, key)
-            assert problem is None, problem
-        return True
+            _find_accept_mistake(function, key)
 
-    return check_value(
+    return check_answer(
         answer,
-        is_right,
-        "base64-encode the SHA-1 digest of key + GUID, then .decode() it to text",
+        find_mistake,
         must_pass,
+        hint="base64-encode the SHA-1 digest of key + GUID, then .decode() it to text",
         well_done=f"Correct: RFC 6455's example key gives {RFC_ACCEPT}, and a fresh key works too.",
     )
 
 
-def _length_problem(frame: bytes, text: str) -> tuple[str | None, int]:
-    """What is wrong with the length bits (and extended length), and where the mask starts."""
+def _mask_start(frame: bytes, text: str) -> int:
+    """Where the masking key starts, after the length bits (and extended length) are checked."""
     size = len(text.encode())
     length = frame[1] & 0x7F
     if size < 126:
         if length == size:
-            return None, 2
+            return 2
         if length == len(text):
-            return (
+            raise Mistake(
                 f"the length is {length}, the number of characters; it counts the bytes of "
                 f"the UTF-8 payload ({size}): encode the text first, then take len()"
-            ), 2
-        return f"the length bits say {length}; the payload has {size} bytes", 2
+            )
+        raise Mistake(f"the length bits say {length}; the payload has {size} bytes")
     if length != 126:
-        return (
+        raise Mistake(
             f"the payload has {size} bytes, more than 125: the length bits must be 126, and "
             "the real length follows in the next 2 bytes (big-endian)"
-        ), 2
+        )
     extended = int.from_bytes(frame[2:4], "big")
     if extended == size:
-        return None, 4
+        return 4
     if int.from_bytes(frame[2:4], "little") == size:
-        return "the 2-byte length is little-endian; the network byte order is big-endian", 4
-    return f"the 2 bytes after 126 say {extended}; the payload has {size} bytes", 4
+        raise Mistake("the 2-byte length is little-endian; the network byte order is big-endian")
+    raise Mistake(f"the 2 bytes after 126 say {extended}; the payload has {size} bytes")
 
 
-def _frame_problem(frame: object, text: str, mask: bytes) -> str | None:
-    """What is wrong with frame as a masked text frame carrying text, or None."""
+def _find_frame_mistake(frame: object, text: str, mask: bytes) -> None:
+    """Raise a Mistake saying what is wrong with frame as a masked text frame carrying text."""
     if not isinstance(frame, bytes | bytearray):
-        return f"the function returned a {type(frame).__name__}; a frame is bytes"
+        raise Mistake(f"the function returned a {type(frame).__name__}; a frame is bytes")
     frame = bytes(frame)
     if frame == client_frame(0x1, text.encode(), mask):
-        return None
+        return
     if len(frame) < 2:
-        return f"the frame has {len(frame)} bytes; the header alone has at least 2"
+        raise Mistake(f"the frame has {len(frame)} bytes; the header alone has at least 2")
     if not frame[0] & 0x80:
-        return (
+        raise Mistake(
             "FIN (the top bit, 0x80, of the first byte) is 0; set it: this frame is all the message"
         )
     if frame[0] & 0x70:
-        return "an RSV bit (0x70 of the first byte) is set; without extensions they stay 0"
+        raise Mistake("an RSV bit (0x70 of the first byte) is set; without extensions they stay 0")
     if frame[0] & 0x0F != 0x1:
-        return f"the opcode (low 4 bits of the first byte) is 0x{frame[0] & 0x0F:X}; text is 0x1"
+        raise Mistake(
+            f"the opcode (low 4 bits of the first byte) is 0x{frame[0] & 0x0F:X}; text is 0x1"
+        )
     if not frame[1] & 0x80:
-        return "MASK (the top bit, 0x80, of the second byte) is 0; a client must mask every frame"
-    problem, mask_at = _length_problem(frame, text)
-    if problem:
-        return problem
+        raise Mistake(
+            "MASK (the top bit, 0x80, of the second byte) is 0; a client must mask every frame"
+        )
+    mask_at = _mask_start(frame, text)
     if frame[mask_at : mask_at + 4] != mask:
-        return (
+        raise Mistake(
             f"the 4 bytes after the length are {frame[mask_at : mask_at + 4].hex(' ')}; "
             f"they must be the masking key, {mask.hex(' ')}"
         )
     body, payload = frame[mask_at + 4 :], text.encode()
     if body == payload:
-        return "the payload is not masked: XOR byte i with mask[i % 4]"
+        raise Mistake("the payload is not masked: XOR byte i with mask[i % 4]")
     if len(body) != len(payload):
-        return f"{len(body)} bytes follow the masking key; the payload has {len(payload)}"
+        raise Mistake(f"{len(body)} bytes follow the masking key; the payload has {len(payload)}")
     wrong = next(
         i for i, (a, b) in enumerate(zip(body, payload, strict=True)) if a ^ b != mask[i % 4]
     )
-    return f"payload byte {wrong} is masked wrong: it must be payload[{wrong}] ^ mask[{wrong} % 4]"
+    raise Mistake(
+        f"payload byte {wrong} is masked wrong: it must be payload[{wrong}] ^ mask[{wrong} % 4]"
+    )
 
 
 def _label(text: str) -> str:
@@ -167,20 +171,20 @@ def check_text_frame(answer: object, must_pass: bool = False) -> Verdict:
         ("ぽよ" * 50, bytes.fromhex("0f1e2d3c")),
     ]
 
-    def is_right(function: object) -> bool:
-        assert callable(function), (
-            f"text_frame is a {type(function).__name__}: assign the function itself"
-        )
+    def find_mistake(function: object) -> None:
+        if not callable(function):
+            raise Mistake(f"text_frame is a {type(function).__name__}: assign the function itself")
         for text, mask in cases:
-            problem = _frame_problem(function(text, mask), text, mask)
-            assert problem is None, f"for {_label(text)} with mask {mask.hex(' ')}: {problem}"
-        return True
+            try:
+                _find_frame_mistake(function(text, mask), text, mask)
+            except Mistake as mistake:
+                raise Mistake(f"for {_label(text)} with mask {mask.hex(' ')}: {mistake}") from None
 
-    return check_value(
+    return check_answer(
         answer,
-        is_right,
-        "first byte 0x81, then MASK|length, the 4-byte key, and the payload XOR the key",
+        find_mistake,
         must_pass,
+        hint="first byte 0x81, then MASK|length, the 4-byte key, and the payload XOR the key",
         well_done=(
             "Correct: RFC 6455's masked 'Hello', a Japanese message (length in bytes, not "
             "characters) and a 300-byte one (length 126 + 2 bytes) all come out right."
@@ -193,26 +197,28 @@ def check_close_status(answer: object, close_frame: bytes, must_pass: bool = Fal
     status_bytes = close_frame[2:4]
     status = int.from_bytes(status_bytes, "big")
 
-    def is_right(value: object) -> bool:
+    def find_mistake(value: object) -> None:
         if value == status:
-            return True
-        assert not isinstance(value, bytes | bytearray), (
-            f"{value!r} is bytes; turn them into a number with int.from_bytes(..., 'big')"
-        )
-        assert value != int.from_bytes(status_bytes, "little"), (
-            f"{value} reads the 2 bytes little-endian; network byte order is big-endian"
-        )
-        assert value not in (close_frame[0], close_frame[1]), (
-            f"{value} is a header byte; the status is in the payload, the 2 bytes after the header"
-        )
-        raise AssertionError(
-            f"{value!r} is not what the 2 payload bytes {status_bytes.hex(' ')} say"
-        )
+            return
+        if isinstance(value, bytes | bytearray):
+            raise Mistake(
+                f"{value!r} is bytes; turn them into a number with int.from_bytes(..., 'big')"
+            )
+        if value == int.from_bytes(status_bytes, "little"):
+            raise Mistake(
+                f"{value} reads the 2 bytes little-endian; network byte order is big-endian"
+            )
+        if value in (close_frame[0], close_frame[1]):
+            raise Mistake(
+                f"{value} is a header byte; the status is in the payload, the 2 bytes after "
+                "the header"
+            )
+        raise Mistake(f"{value!r} is not what the 2 payload bytes {status_bytes.hex(' ')} say")
 
-    return check_value(
+    return check_answer(
         answer,
-        is_right,
-        "a server frame has a 2-byte header and no mask; the status is the next 2 bytes",
+        find_mistake,
         must_pass,
+        hint="a server frame has a 2-byte header and no mask; the status is the next 2 bytes",
         well_done=f"Correct: {status}{NORMAL_CLOSURE * (status == 1000)}.",
     )

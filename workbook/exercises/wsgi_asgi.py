@@ -4,25 +4,12 @@ import inspect
 from typing import Any
 
 from ..callables import call_asgi, call_wsgi, http_scope, websocket_scope, wsgi_environ
-from ..checks import Verdict, check
+from ..checks import Mistake, Verdict, acheck_answer, check_answer
 
 # (query string, the name in it): an ASCII name and a Japanese one, percent-encoded as UTF-8
 HELLO_QUERIES = [("name=Ada", "Ada"), ("name=%E8%8A%B1%E5%AD%90", "花子")]
 SHOUT_PATHS = ["/chat/lobby", "/asgi/poyo"]
 REVERSE_TEXTS = ["hello", "ASGI", "ぽよ"]
-
-
-class Problem(AssertionError):
-    """What is wrong with an answer, in plain words."""
-
-
-def _failed(error: Exception, hint: str, must_pass: bool) -> Verdict:
-    """✗ with a Problem's own words, or with what the app raised, then the hint."""
-    if isinstance(error, Problem):
-        return check(False, f"{error} {hint}", must_pass)
-    return check(
-        False, f"calling your app raised {type(error).__name__}: {error}. {hint}", must_pass
-    )
 
 
 def check_hello_app(app: object, must_pass: bool = False) -> Verdict:
@@ -31,50 +18,50 @@ def check_hello_app(app: object, must_pass: bool = False) -> Verdict:
         "Take the name from parse_qs(environ['QUERY_STRING']), call start_response with a "
         "status and headers, and return a list holding the text encoded as UTF-8."
     )
-    if app is None:
-        return check(False, "the answer is still None. " + hint, must_pass)
-    try:
-        for query, name in HELLO_QUERIES:
-            _check_hello_response(app, query, name)
-    except Exception as error:  # the attendee's code may fail in any way
-        return _failed(error, hint, must_pass)
-    return check(True, hint, must_pass, "Correct: a WSGI app, called once per request.")
+    well_done = "Correct: a WSGI app, called once per request."
+    return check_answer(app, _find_hello_mistake, must_pass, hint=hint, well_done=well_done)
 
 
-def _check_hello_response(app: Any, query: str, name: str) -> None:
-    """Raise a Problem saying what is wrong with the app's answer to ?query."""
+def _find_hello_mistake(app: Any) -> None:
+    """Raise a Mistake saying what is wrong with the app's greetings, one name after another."""
+    for query, name in HELLO_QUERIES:
+        _find_greeting_mistake(app, query, name)
+
+
+def _find_greeting_mistake(app: Any, query: str, name: str) -> None:
+    """Raise a Mistake saying what is wrong with the app's answer to ?query."""
     if not callable(app):
-        raise Problem(f"hello_app is a {type(app).__name__}, not a function.")
+        raise Mistake(f"hello_app is a {type(app).__name__}, not a function")
     if inspect.iscoroutinefunction(app):
-        raise Problem("hello_app is an async def: a WSGI app is a plain def.")
+        raise Mistake("hello_app is an async def: a WSGI app is a plain def")
     response = call_wsgi(app, wsgi_environ("/", query))
     if response.status is None:
-        raise Problem("your app never called start_response(status, headers).")
+        raise Mistake("your app never called start_response(status, headers)")
     if not isinstance(response.status, str) or not response.status[:3].isdigit():
-        raise Problem(f"the status must be a string like '200 OK', not {response.status!r}.")
+        raise Mistake(f"the status must be a string like '200 OK', not {response.status!r}")
     if not response.status.startswith("200"):
-        raise Problem(f"the status is {response.status!r}; a greeting is '200 OK'.")
+        raise Mistake(f"the status is {response.status!r}; a greeting is '200 OK'")
     headers = response.headers
     if not isinstance(headers, list) or not all(
         isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
         for pair in headers
     ):
-        raise Problem(f"the headers must be a list of (name, value) str tuples, not {headers!r}.")
+        raise Mistake(f"the headers must be a list of (name, value) str tuples, not {headers!r}")
     if not any(header.lower() == "content-type" for header, _ in headers):
-        raise Problem("the headers have no Content-Type: say what the body is.")
+        raise Mistake("the headers have no Content-Type: say what the body is")
     if isinstance(response.returned, str):
-        raise Problem("your app returned a str; HTTP sends bytes: return [text.encode()].")
+        raise Mistake("your app returned a str; HTTP sends bytes: return [text.encode()]")
     if isinstance(response.returned, bytes):
-        raise Problem(
+        raise Mistake(
             "your app returned bytes themselves; a server loops over what you return, and "
-            "looping over bytes gives numbers: return a list, [body]."
+            "looping over bytes gives numbers: return a list, [body]"
         )
     wrong = [chunk for chunk in response.chunks if not isinstance(chunk, bytes)]
     if wrong:
-        raise Problem(f"the body must be made of bytes, but it holds {wrong[0]!r}: encode it.")
+        raise Mistake(f"the body must be made of bytes, but it holds {wrong[0]!r}: encode it")
     expected = f"Hello, {name}".encode()
     if response.body != expected:
-        raise Problem(f"for ?{query} the body is {response.body!r}; expected {expected!r}.")
+        raise Mistake(f"for ?{query} the body is {response.body!r}; expected {expected!r}")
 
 
 async def check_shout_app(app: object, must_pass: bool = False) -> Verdict:
@@ -83,66 +70,66 @@ async def check_shout_app(app: object, must_pass: bool = False) -> Verdict:
         "Send an 'http.response.start' message (status and headers), then an "
         "'http.response.body' message whose body is scope['path'] in uppercase, as bytes."
     )
-    if app is None:
-        return check(False, "the answer is still None. " + hint, must_pass)
-    try:
-        for path in SHOUT_PATHS:
-            await _check_shout_response(app, path)
-    except Exception as error:  # the attendee's code may fail in any way
-        return _failed(error, hint, must_pass)
-    return check(True, hint, must_pass, "Correct: one scope in, two messages out.")
+    well_done = "Correct: one scope in, two messages out."
+    return await acheck_answer(app, _find_shout_mistake, must_pass, hint=hint, well_done=well_done)
+
+
+async def _find_shout_mistake(app: Any) -> None:
+    """Raise a Mistake saying what is wrong with the app's answers, one path after another."""
+    for path in SHOUT_PATHS:
+        await _find_shout_response_mistake(app, path)
 
 
 def _require_async(app: Any, name: str) -> None:
-    """Raise a Problem unless app can be awaited: an async def (or an object with one)."""
+    """Raise a Mistake unless app can be awaited: an async def (or an object with one)."""
     if not callable(app):
-        raise Problem(f"{name} is a {type(app).__name__}, not a function.")
+        raise Mistake(f"{name} is a {type(app).__name__}, not a function")
     if not (inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(type(app).__call__)):
-        raise Problem(f"{name} must be an async def: an ASGI server awaits it.")
+        raise Mistake(f"{name} must be an async def: an ASGI server awaits it")
 
 
-async def _check_shout_response(app: Any, path: str) -> None:
-    """Raise a Problem saying what is wrong with the app's answer to GET path."""
+async def _find_shout_response_mistake(app: Any, path: str) -> None:
+    """Raise a Mistake saying what is wrong with the app's answer to GET path."""
     _require_async(app, "shout_app")
     request = {"type": "http.request", "body": b"", "more_body": False}
     call = await call_asgi(app, http_scope(path), [request])
     messages = call.messages
     if not messages:
-        raise Problem("your app sent nothing; did you forget to await send(...)?")
-    _check_message_types(messages)
+        raise Mistake("your app sent nothing; did you forget to await send(...)?")
+    _find_message_types_mistake(messages)
     start, *bodies = messages
     if not isinstance(start.get("status"), int):
-        raise Problem(f"the status must be an int like 200, not {start.get('status')!r}.")
+        raise Mistake(f"the status must be an int like 200, not {start.get('status')!r}")
     headers = start.get("headers", [])
     if not all(isinstance(x, bytes) for pair in headers for x in pair):
-        raise Problem(
+        raise Mistake(
             f"ASGI headers are pairs of bytes, like (b'content-type', b'text/plain'); "
-            f"you sent {headers!r}."
+            f"you sent {headers!r}"
         )
     if not bodies:
-        raise Problem("your app sent the start but no 'http.response.body' message.")
+        raise Mistake("your app sent the start but no 'http.response.body' message")
     for body in bodies:
         if not isinstance(body.get("body", b""), bytes):
-            raise Problem(f"the body must be bytes, not {type(body['body']).__name__}: encode it.")
+            raise Mistake(f"the body must be bytes, not {type(body['body']).__name__}: encode it")
     if bodies[-1].get("more_body", False):
-        raise Problem("your last body message says more_body=True, so the client waits for more.")
+        raise Mistake("your last body message says more_body=True, so the client waits for more")
     sent = b"".join(body.get("body", b"") for body in bodies)
     if sent != path.upper().encode():
-        raise Problem(f"for {path} the body is {sent!r}; expected {path.upper().encode()!r}.")
+        raise Mistake(f"for {path} the body is {sent!r}; expected {path.upper().encode()!r}")
     if not call.finished:
-        raise Problem("your app answered but did not return; did it await receive() again?")
+        raise Mistake("your app answered but did not return; did it await receive() again?")
 
 
-def _check_message_types(messages: list[dict]) -> None:
-    """Raise a Problem unless messages are one http.response.start, then body messages."""
+def _find_message_types_mistake(messages: list[dict]) -> None:
+    """Raise a Mistake unless messages are one http.response.start, then body messages."""
     types = [message.get("type") for message in messages]
     if types[0] != "http.response.start":
-        raise Problem(f"the first message must be 'http.response.start', not {types[0]!r}.")
+        raise Mistake(f"the first message must be 'http.response.start', not {types[0]!r}")
     if types.count("http.response.start") > 1:
-        raise Problem("your app sent 'http.response.start' twice; a response starts once.")
+        raise Mistake("your app sent 'http.response.start' twice; a response starts once")
     wrong = [kind for kind in types[1:] if kind != "http.response.body"]
     if wrong:
-        raise Problem(f"after the start come 'http.response.body' messages, not {wrong[0]!r}.")
+        raise Mistake(f"after the start come 'http.response.body' messages, not {wrong[0]!r}")
 
 
 async def check_reverse_app(app: object, must_pass: bool = False) -> Verdict:
@@ -152,17 +139,14 @@ async def check_reverse_app(app: object, must_pass: bool = False) -> Verdict:
         "'websocket.receive' with a 'websocket.send' of the reversed text, and return on "
         "'websocket.disconnect'."
     )
-    if app is None:
-        return check(False, "the answer is still None. " + hint, must_pass)
-    try:
-        await _check_reverse_conversation(app)
-    except Exception as error:  # the attendee's code may fail in any way
-        return _failed(error, hint, must_pass)
-    return check(True, hint, must_pass, "Correct: a conversation, one event at a time.")
+    well_done = "Correct: a conversation, one event at a time."
+    return await acheck_answer(
+        app, _find_reverse_mistake, must_pass, hint=hint, well_done=well_done
+    )
 
 
-async def _check_reverse_conversation(app: Any) -> None:
-    """Raise a Problem saying what is wrong with the app's side of a short conversation."""
+async def _find_reverse_mistake(app: Any) -> None:
+    """Raise a Mistake saying what is wrong with the app's side of a short conversation."""
     _require_async(app, "reverse_app")
     events = [
         {"type": "websocket.connect"},
@@ -173,29 +157,29 @@ async def _check_reverse_conversation(app: Any) -> None:
     messages = call.messages
     if not messages or messages[0].get("type") != "websocket.accept":
         first = messages[0] if messages else "nothing"
-        raise Problem(
+        raise Mistake(
             f"on 'websocket.connect' send {{'type': 'websocket.accept'}} first; "
-            f"your app sent {first!r}."
+            f"your app sent {first!r}"
         )
     replies = messages[1:]
     for text, reply in zip(REVERSE_TEXTS, replies, strict=False):
-        _check_reply(text, reply)
+        _find_reply_mistake(text, reply)
     if len(replies) < len(REVERSE_TEXTS):
-        raise Problem(
+        raise Mistake(
             f"the client sent {len(REVERSE_TEXTS)} messages but got {len(replies)} replies; "
-            "keep receiving in a loop until 'websocket.disconnect'."
+            "keep receiving in a loop until 'websocket.disconnect'"
         )
     if len(replies) > len(REVERSE_TEXTS):
-        raise Problem(f"one reply per message: your app also sent {replies[-1]!r}.")
+        raise Mistake(f"one reply per message: your app also sent {replies[-1]!r}")
     if not call.finished:
-        raise Problem("after 'websocket.disconnect' the client is gone: your app should return.")
+        raise Mistake("after 'websocket.disconnect' the client is gone: your app should return")
 
 
-def _check_reply(text: str, reply: dict) -> None:
-    """Raise a Problem unless reply is the text message that sends text back reversed."""
+def _find_reply_mistake(text: str, reply: dict) -> None:
+    """Raise a Mistake unless reply is the text message that sends text back reversed."""
     if reply.get("type") != "websocket.send":
-        raise Problem(f"a reply is {{'type': 'websocket.send', ...}}, not {reply.get('type')!r}.")
+        raise Mistake(f"a reply is {{'type': 'websocket.send', ...}}, not {reply.get('type')!r}")
     if "text" not in reply:
-        raise Problem(f"send text back with the 'text' key; your reply was {reply!r}.")
+        raise Mistake(f"send text back with the 'text' key; your reply was {reply!r}")
     if reply["text"] != text[::-1]:
-        raise Problem(f"to {text!r} your app replied {reply['text']!r}; expected {text[::-1]!r}.")
+        raise Mistake(f"to {text!r} your app replied {reply['text']!r}; expected {text[::-1]!r}")

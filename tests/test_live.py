@@ -14,72 +14,48 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from chat.frames import CLOSE_MESSAGE_TOO_BIG
 from workbook import start_uvicorn
+from workbook.chat_client import RECEIVE_TIMEOUT, join, next_frame, room_url, say
 
 pytestmark = pytest.mark.live
 
-RECEIVE_TIMEOUT = 5
+ROOM = "demoroom"
 
 
-def room_url(server, room: str = "demoroom") -> str:
-    return f"ws://127.0.0.1:{server.port}/ws/chat/{room}/"
-
-
-def join(server, room: str = "demoroom", origin: str | None = None, query: str = "", cookie=""):
-    """A websockets client in the room, with the Origin a browser on that server would send."""
-    url = room_url(server, room) + (f"?{query}" if query else "")
-    headers = {"Cookie": cookie} if cookie else None
-    return connect(url, origin=origin or server.url, additional_headers=headers)
-
-
-def guest_cookie(server, room: str = "demoroom") -> str:
+def guest_cookie(server, room: str = ROOM) -> str:
     """Open the room page as a browser would: its session cookie carries a guest name."""
     with urllib.request.urlopen(f"{server.url}/chat/{room}/", timeout=RECEIVE_TIMEOUT) as page:
         cookies = [header.split(";", 1)[0] for header in page.headers.get_all("Set-Cookie")]
     return "; ".join(cookies)
 
 
-async def frame_of_type(websocket, kind: str) -> dict:
-    while (frame := await next_frame(websocket))["type"] != kind:
-        pass
-    return frame
-
-
 async def wait_for_presence(websocket, condition) -> list[str]:
     """Read presence frames until condition(users) holds (each read has a timeout)."""
-    while not condition(users := (await frame_of_type(websocket, "presence"))["users"]):
+    while not condition(users := (await next_frame(websocket, "presence"))["users"]):
         pass
     return users
-
-
-async def say(websocket, message: str) -> None:
-    await websocket.send(json.dumps({"message": message}))
-
-
-async def next_frame(websocket) -> dict:
-    return json.loads(await asyncio.wait_for(websocket.recv(), RECEIVE_TIMEOUT))
 
 
 async def test_two_processes_share_a_room_through_redis(start_chat_server):
     """A client on one daphne receives what a client on another daphne sent."""
     first, second = start_chat_server(), start_chat_server()
-    async with join(first) as alice, join(second) as bob:
+    async with join(first, ROOM) as alice, join(second, ROOM) as bob:
         await say(alice, "hogehoge")
-        assert (await next_frame(bob))["message"] == "hogehoge"
+        assert (await next_frame(bob, kind=None))["message"] == "hogehoge"
         await say(bob, "fugafuga")
-        assert (await next_frame(alice))["message"] == "hogehoge"
-        assert (await next_frame(alice))["message"] == "fugafuga"
+        assert (await next_frame(alice, kind=None))["message"] == "hogehoge"
+        assert (await next_frame(alice, kind=None))["message"] == "fugafuga"
 
 
 async def test_uvicorn_serves_the_chat_and_shares_rooms_with_daphne(start_chat_server):
     """Under uvicorn too a message comes back, uncompressed, and reaches a daphne's client."""
     on_uvicorn = start_chat_server(server=start_uvicorn)
     on_daphne = start_chat_server()
-    async with join(on_uvicorn) as alice, join(on_daphne) as bob:
+    async with join(on_uvicorn, ROOM) as alice, join(on_daphne, ROOM) as bob:
         # The client offered per-message deflate; this uvicorn turns it down
         assert "Sec-WebSocket-Extensions" not in alice.response.headers
         await say(alice, "hogehoge")
-        assert (await next_frame(alice))["message"] == "hogehoge"
-        assert (await next_frame(bob))["message"] == "hogehoge"
+        assert (await next_frame(alice, kind=None))["message"] == "hogehoge"
+        assert (await next_frame(bob, kind=None))["message"] == "hogehoge"
     assert "Traceback" not in on_uvicorn.log()
 
 
@@ -89,20 +65,20 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_room(start_chat_
         server=start_uvicorn, CHAT_MESSAGES_PER_SECOND="1000000", CHAT_MESSAGE_BURST="1000000"
     )
     # A client that reads nothing (its library stops at one frame): the buffers fill up
-    stalled_client = connect(room_url(server), origin=server.url, max_queue=1)
-    async with stalled_client as stalled, join(server) as alice:
+    stalled_client = connect(room_url(server, ROOM), origin=server.url, max_queue=1)
+    async with stalled_client as stalled, join(server, ROOM) as alice:
         sent, padding = 0, "x" * 3900
         # Up to 12 MB, in rounds of 100 messages, until the server gives up on the client
         while "fell behind" not in server.log() and sent < 3000:
             for number in range(sent, sent + 100):
                 await say(alice, f"{number} {padding}")
             for number in range(sent, sent + 100):
-                assert (await next_frame(alice))["message"].split()[0] == str(number)
+                assert (await next_frame(alice, kind=None))["message"].split()[0] == str(number)
             sent += 100
         assert "fell behind" in server.log(), f"{sent} messages never filled the buffers"
         # The room goes on, and the stalled client, once it reads, is told to reconnect
         await say(alice, "still here")
-        assert (await next_frame(alice))["message"] == "still here"
+        assert (await next_frame(alice, kind=None))["message"] == "still here"
         with pytest.raises(ConnectionClosedError) as closed:
             while True:
                 last = json.loads(await asyncio.wait_for(stalled.recv(), RECEIVE_TIMEOUT))
@@ -114,9 +90,9 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_room(start_chat_
 async def test_in_memory_layer_cannot_cross_processes(start_chat_server):
     """Without Redis each process has its own rooms: the other process never hears."""
     first, second = start_chat_server(redis=None), start_chat_server(redis=None)
-    async with join(first) as alice, join(second) as bob:
+    async with join(first, ROOM) as alice, join(second, ROOM) as bob:
         await say(alice, "hogehoge")
-        assert (await next_frame(alice))["message"] == "hogehoge"
+        assert (await next_frame(alice, kind=None))["message"] == "hogehoge"
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(bob.recv(), 1)
     assert "only this one process can chat" in first.log()
@@ -127,7 +103,7 @@ async def test_unicode_room_across_processes(start_chat_server):
     first, second = start_chat_server(), start_chat_server()
     async with join(first, "雑談") as alice, join(second, "雑談") as bob:
         await say(alice, "こんにちは")
-        assert (await next_frame(bob))["message"] == "こんにちは"
+        assert (await next_frame(bob, kind=None))["message"] == "こんにちは"
 
 
 async def test_foreign_origin_is_refused_with_403(start_chat_server):
@@ -135,7 +111,7 @@ async def test_foreign_origin_is_refused_with_403(start_chat_server):
     server = start_chat_server()
     for origin in ("http://evil.example", None):
         with pytest.raises(InvalidStatus) as refused:
-            async with connect(room_url(server), origin=origin):
+            async with connect(room_url(server, ROOM), origin=origin):
                 pass
         assert refused.value.response.status_code == 403
     assert "WSREJECT /ws/chat/demoroom/" in server.log()
@@ -144,17 +120,17 @@ async def test_foreign_origin_is_refused_with_403(start_chat_server):
 async def test_bad_frames_leave_the_server_and_the_room_unharmed(start_chat_server):
     """Bad frames get errors or closes, nothing is logged as a crash, and others chat on."""
     server = start_chat_server()
-    async with join(server) as bystander:
-        async with join(server) as sender:
+    async with join(server, ROOM) as bystander:
+        async with join(server, ROOM) as sender:
             for frame in ("not json", "[1, 2]", "{}", '{"message": ""}'):
                 await sender.send(frame)
-                assert (await next_frame(sender))["type"] == "error"
+                assert (await next_frame(sender, kind=None))["type"] == "error"
             await sender.send(b"\x00binary")
-            assert "binary" in (await next_frame(sender))["error"]
+            assert "binary" in (await next_frame(sender, kind=None))["error"]
 
-        async with join(server) as newcomer:
+        async with join(server, ROOM) as newcomer:
             await say(newcomer, "still working")
-            assert (await next_frame(bystander))["message"] == "still working"
+            assert (await next_frame(bystander, kind=None))["message"] == "still working"
 
     log = server.log()
     assert "Traceback" not in log
@@ -165,9 +141,9 @@ async def test_bad_frames_leave_the_server_and_the_room_unharmed(start_chat_serv
 async def test_huge_frame_closes_with_message_too_big(start_chat_server):
     """Past the chat's frame limit: an error frame, a close with 4009, and no crash."""
     server = start_chat_server()
-    async with join(server) as sender:
+    async with join(server, ROOM) as sender:
         await sender.send(json.dumps({"message": "x" * 100_000}))
-        assert "frame too big" in (await next_frame(sender))["error"]
+        assert "frame too big" in (await next_frame(sender, kind=None))["error"]
         with pytest.raises(ConnectionClosedError) as closed:
             await asyncio.wait_for(sender.recv(), RECEIVE_TIMEOUT)
         assert closed.value.rcvd.code == CLOSE_MESSAGE_TOO_BIG
@@ -215,6 +191,6 @@ async def test_an_idle_socket_stays_in_the_room(start_chat_server):
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(idle.recv(), 8)
         await say(talker, "still there?")
-        assert (await next_frame(idle))["message"] == "still there?"
+        assert (await next_frame(idle, kind=None))["message"] == "still there?"
     assert "Timeout reading" not in server.log()
     assert "Redis is unreachable" not in server.log()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from workbook import CHATPROJECT_DIR, RedisServer, start_daphne
-from workbook.redis import DEFAULT_LOCAL_URL, is_usable, server_binary
+from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

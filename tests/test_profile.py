@@ -22,7 +22,7 @@ from benchmarks.profile import (
     table,
 )
 from tests.conftest import require
-from workbook.redis import server_binary
+from workbook.redis_server import server_binary
 
 LIB = "/usr/lib/python3.11"
 SITE = "/srv/app/.venv/lib/python3.11/site-packages"

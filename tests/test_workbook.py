@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-import workbook.redis as wredis
+import workbook.redis_server as wredis
 from tests.conftest import require
 from workbook import (
     BackgroundServer,
@@ -80,7 +80,7 @@ class TestRedis:
         require(wredis.server_binary() is not None, "no redis-server binary")
         # The child sees no local Redis and no project server, like the test itself
         script = (
-            "import workbook.redis as w\n"
+            "import workbook.redis_server as w\n"
             f"w.DEFAULT_LOCAL_URL = {wredis.DEFAULT_LOCAL_URL!r}\n"
             f"w._PROJECT_URL_FILE = w.Path({str(wredis._PROJECT_URL_FILE)!r})\n"
             "print(w.ensure_redis(log=lambda _: 0))"

@@ -8,7 +8,7 @@ from .links import browser_link, browser_url
 from .paths import CHATPROJECT_DIR, REPO_DIR, WORKSPACE_DIR
 from .ports import free_port, wait_for_port
 from .project import setup_django
-from .redis import RedisServer, RedisUnavailable, ensure_redis
+from .redis_server import RedisServer, RedisUnavailable, ensure_redis
 from .servers import BackgroundServer, start_daphne, start_runserver, start_uvicorn
 
 __all__ = [

@@ -13,7 +13,7 @@ python -m workbook proxy-env PORT the variables that serve a chat at PORT behind
 import sys
 
 from .links import browser_url, proxy_environment
-from .redis import RedisUnavailable, ensure_redis, stop_project_server
+from .redis_server import RedisUnavailable, ensure_redis, stop_project_server
 
 
 def log(text: str) -> None:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from workbook import project_server
 from workbook.links import JupyterProxy, browser_link, browser_url, jupyter_proxy, proxy_environment
 
 LOCAL: dict[str, str] = {}
@@ -84,6 +85,13 @@ def test_link_displays_as_a_clickable_html_link(in_docker):
         'rel="noopener">http://127.0.0.1:8888/proxy/8001/chat/a&amp;b/</a>'
     )
     assert browser_link(server, text="the chat")._repr_html_().endswith(">the chat</a>")
+
+
+def test_a_described_server_has_its_link_and_learns_the_proxy(in_docker):
+    """A server described but not started yet already knows its link and its prefix."""
+    server = project_server("daphne", port=8001)
+    assert browser_url(server, "/chat/") == "http://127.0.0.1:8888/proxy/8001/chat/"
+    assert server.env["CHAT_PROXY_PREFIX"] == "/proxy/8001"
 
 
 def test_started_servers_learn_the_proxy(in_docker, monkeypatch):

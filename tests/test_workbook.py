@@ -1,7 +1,9 @@
-"""The workbook helpers: ports, Redis, background servers."""
+"""The workbook helpers: ports, Redis, background servers and their descriptions."""
 
 import contextlib
+import inspect
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -17,8 +19,12 @@ from workbook import (
     BackgroundServer,
     RedisServer,
     RedisUnavailable,
+    ServerSpec,
     free_port,
+    project_server,
     start_daphne,
+    start_runserver,
+    start_uvicorn,
     wait_for_port,
 )
 from workbook.ports import is_listening
@@ -163,6 +169,57 @@ class TestBackgroundServer:
         server.kill()
         assert not server.is_running()
         assert server.process.returncode == -signal.SIGKILL
+
+
+class TestServerSpec:
+    def test_daphne_command_line_is_readable(self):
+        """A described server shows its command as a shell would take it."""
+        server = project_server("daphne", port=8001)
+        python = shlex.quote(sys.executable)
+        expected = f"{python} -m daphne -b 127.0.0.1 -p 8001 chatproject.asgi:application"
+        assert server.command_line == expected
+        assert "daphne" in repr(server)
+        assert "PATH" not in repr(server), "the environment stays out of the repr"
+
+    def test_environment_names_the_project_and_only_the_redis_asked_for(self, monkeypatch):
+        """The caller's REDIS_URL never leaks in: redis_url=None means no Redis."""
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+        server = project_server("uvicorn", redis_url=None, env={"CHAT_ROOM_HUB": "0"})
+        assert "REDIS_URL" not in server.env
+        assert server.env["CHAT_ROOM_HUB"] == "0"
+        assert server.env["DJANGO_SETTINGS_MODULE"] == "chatproject.settings"
+        assert server.env["PYTHONUNBUFFERED"] == "1"
+        assert (
+            project_server("daphne", redis_url="redis://x:1/0").env["REDIS_URL"] == "redis://x:1/0"
+        )
+
+    def test_only_the_chat_migrates_unless_told(self, tmp_path):
+        """The chat's tables are made first; another project's only when asked."""
+        assert project_server("daphne").migrate
+        assert not project_server("daphne", migrate=False).migrate
+        assert not project_server("daphne", cwd=tmp_path).migrate
+        assert project_server("runserver", cwd=tmp_path, migrate=True).migrate
+
+    def test_start_functions_take_project_servers_parameters(self):
+        """start_daphne() and start_uvicorn() take project_server()'s parameters after the
+        program; start_runserver() no application, since its settings name it."""
+        described = list(inspect.signature(project_server).parameters.values())
+        for start, skipped in ((start_daphne, 1), (start_uvicorn, 1), (start_runserver, 2)):
+            assert list(inspect.signature(start).parameters.values()) == described[skipped:]
+            assert start.__name__ in repr(start)
+        assert "runserver 127.0.0.1:PORT" in start_runserver.__doc__
+
+    def test_a_started_server_keeps_its_command(self, tmp_path):
+        """What a BackgroundServer runs is the description's command."""
+        port = free_port()
+        command = (sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", str(port))
+        server = ServerSpec("http", command, port, tmp_path, dict(os.environ)).start()
+        try:
+            assert server.command == list(command)
+            assert server.cwd == tmp_path
+            assert server.is_running()
+        finally:
+            server.stop()
 
 
 @pytest.mark.live

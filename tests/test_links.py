@@ -123,10 +123,8 @@ def test_started_servers_learn_the_proxy(in_docker, monkeypatch):
     ],
     ids=["local", "docker"],
 )
-def test_make_chat_gets_its_link_and_proxy_variables_from_the_command_line(
-    environ, link, variables
-):
-    """`python -m workbook link` and `proxy-env` print what `make chat` passes on."""
+def test_the_command_line_prints_a_chats_link_and_proxy_variables(environ, link, variables):
+    """`python -m workbook link` and `proxy-env` print what a chat started by hand needs."""
     clean = {
         name: value
         for name, value in os.environ.items()

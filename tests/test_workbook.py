@@ -1,4 +1,4 @@
-"""The workbook helpers: ports, Redis, background servers and their descriptions."""
+"""The workbook helpers: ports, Redis, background servers and their descriptions, make chat."""
 
 import contextlib
 import inspect
@@ -11,11 +11,14 @@ import sys
 import urllib.error
 import urllib.request
 
+import psutil
 import pytest
 
+import workbook.__main__ as workbook_command
 import workbook.redis_server as wredis
 from tests.conftest import require
 from workbook import (
+    CHATPROJECT_DIR,
     BackgroundServer,
     RedisServer,
     RedisUnavailable,
@@ -28,7 +31,7 @@ from workbook import (
     wait_for_port,
 )
 from workbook.ports import is_listening
-from workbook.servers import stop_all
+from workbook.servers import CHAT_APPLICATION, daphne_command, stop_all
 
 
 class TestPorts:
@@ -220,6 +223,87 @@ class TestServerSpec:
             assert server.is_running()
         finally:
             server.stop()
+
+
+class Became(Exception):
+    """Raised by a stand-in for ServerSpec.exec(): the process would be the server now."""
+
+
+class TestChatCommand:
+    """`python -m workbook chat PORT`, which `make chat` runs."""
+
+    @pytest.fixture
+    def became(self, monkeypatch):
+        """The server the command would turn into, instead of turning into it."""
+        became = []
+
+        def exec_(server):
+            became.append(server)
+            raise Became
+
+        monkeypatch.setattr(ServerSpec, "exec", exec_)
+        monkeypatch.setattr(ServerSpec, "create_tables", lambda server: None)
+        monkeypatch.delenv("WORKBOOK_JUPYTER_URL", raising=False)
+        monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+        return became
+
+    def test_becomes_daphne_serving_the_chat_with_redis(self, monkeypatch, capsys, became):
+        """With Redis: daphne's command line as start_daphne() builds it, REDIS_URL set."""
+        monkeypatch.setattr(workbook_command, "ensure_redis", lambda **_: "redis://127.0.0.1:1/0")
+        with pytest.raises(Became):
+            workbook_command.main(["chat", "8001"])
+        (server,) = became
+        assert server.command == tuple(daphne_command(CHAT_APPLICATION, 8001))
+        assert server.cwd == CHATPROJECT_DIR
+        assert server.env["REDIS_URL"] == "redis://127.0.0.1:1/0"
+        assert (
+            "The chat is at http://127.0.0.1:8001/chat/ (Ctrl-C stops it)"
+            in capsys.readouterr().out
+        )
+
+    def test_without_redis_the_chat_runs_on_the_in_memory_layer(self, monkeypatch, capsys, became):
+        """No Redis: the reason, a line saying so, and no REDIS_URL for the chat."""
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+
+        def no_redis(**_):
+            raise RedisUnavailable("no Redis here")
+
+        monkeypatch.setattr(workbook_command, "ensure_redis", no_redis)
+        with pytest.raises(Became):
+            workbook_command.main(["chat", "8001"])
+        assert "REDIS_URL" not in became[0].env
+        said = capsys.readouterr()
+        assert "no Redis here" in said.err
+        assert "==> No Redis: the chat runs with the in-memory layer" in said.out
+
+    @pytest.mark.live
+    def test_serves_in_the_foreground_and_stops_on_ctrl_c(self, redis_url, tmp_path):
+        """The command's own process becomes daphne; it serves the chat; SIGINT stops it."""
+        port = free_port()
+        clean = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in ("WORKBOOK_JUPYTER_URL", "JUPYTERHUB_SERVICE_PREFIX")
+        }
+        environment = {**clean, "REDIS_URL": redis_url, "DJANGO_SQLITE_PATH": str(tmp_path / "db")}
+        command = [sys.executable, "-m", "workbook", "chat", str(port)]
+        chat = subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            wait_for_port(port, timeout=60)
+            assert "daphne" in psutil.Process(chat.pid).cmdline()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/chat/", timeout=10) as page:
+                assert page.status == 200
+            chat.send_signal(signal.SIGINT)
+            # TimeoutExpired if Ctrl-C did not stop it
+            chat.wait(timeout=20)
+            assert f"The chat is at http://127.0.0.1:{port}/chat/" in chat.stdout.read()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(chat.pid, signal.SIGKILL)
+            chat.wait()
+        assert not is_listening(port)
 
 
 @pytest.mark.live

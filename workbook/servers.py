@@ -23,6 +23,8 @@ from .links import proxy_environment
 from .paths import CHATPROJECT_DIR
 from .ports import HOST, free_port, wait_for_port
 
+# What the chat's servers run unless told otherwise
+CHAT_APPLICATION = "chatproject.asgi:application"
 CHAT_SETTINGS = "chatproject.settings"
 
 _running: set["BackgroundServer"] = set()
@@ -170,8 +172,8 @@ def chat_environment(redis_url: str | None, **extra: str) -> dict[str, str]:
 class ServerSpec:
     """A server to start: its command, the folder and environment it runs in, its port.
 
-    Every server the workbook, the benchmark and ``make chat`` run is described by one;
-    ``spec.command_line`` is its command as a shell would take it.
+    start_daphne() and the others, the benchmark's configurations and ``make chat`` describe
+    their servers with one; ``spec.command_line`` is its command as a shell would take it.
     """
 
     name: str
@@ -210,9 +212,6 @@ class ServerSpec:
         """Create the project's tables, if this server migrates (once per database)."""
         if self.migrate:
             migrate_once(self.cwd, self.env)
-
-
-CHAT_APPLICATION = "chatproject.asgi:application"
 
 
 def daphne_command(application: str, port: int) -> list[str]:

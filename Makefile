@@ -61,15 +61,10 @@ format: setup
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
 
-# In a Docker or Binder terminal the browser goes through Jupyter's proxy: the link and
-# the chat's prefix come from the workbook (python -m workbook link / proxy-env)
+# Redis if there is one, the tables, the link (through Jupyter's proxy in a Docker or Binder
+# terminal), then daphne in the foreground: the workbook starts it as notebooks do
 chat: setup
-	@url=$$($(PY) -m workbook redis ensure) || \
-		echo "==> No Redis: the chat runs with the in-memory layer (one process only)"; \
-	cd chatproject && ../$(PY) manage.py migrate --verbosity 0 && \
-	echo "==> The chat is at $$(../$(PY) -m workbook link $(PORT) /chat/) (Ctrl-C stops it)" && \
-	REDIS_URL=$$url exec env $$(../$(PY) -m workbook proxy-env $(PORT)) \
-		../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
+	@exec $(PY) -m workbook chat $(PORT)
 
 # Real daphne processes, a Redis of its own and up to 1,000 clients, all on 127.0.0.1
 bench: setup

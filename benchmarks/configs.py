@@ -1,4 +1,5 @@
-"""The server configurations the benchmark compares, each started as real processes."""
+"""The server configurations the benchmark compares: each describes its server (a ServerSpec)
+and starts it as real processes."""
 
 import os
 import sys
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from workbook import REPO_DIR, BackgroundServer, free_port, start_daphne, start_uvicorn
+from workbook import REPO_DIR, BackgroundServer, ServerSpec, free_port, project_server
 
 # The chat's per-connection limit would hold the benchmark's one sender to 5 messages a
 # second; every other check (Origin, sizes, saving before broadcast) stays on
@@ -41,13 +42,6 @@ class Deployment:
             server.stop(timeout=timeout)
 
 
-@dataclass(frozen=True)
-class Config:
-    name: str
-    description: str
-    start: Callable[[Setup], Deployment]
-
-
 def chat_env(setup: Setup, layer: str) -> dict[str, str]:
     # The layer is always named, so that a CHAT_CHANNEL_LAYER in the caller's shell changes
     # nothing. DEBUG off, as in production: with it on, Django also records every query.
@@ -58,39 +52,50 @@ def chat_env(setup: Setup, layer: str) -> dict[str, str]:
     }
 
 
-def start_blog(setup: Setup) -> Deployment:
+def blog(setup: Setup) -> ServerSpec:
+    """The blog's consumer under daphne, on the Redis layer."""
     environment = {**chat_env(setup, "redis"), "PYTHONPATH": str(REPO_DIR)}
     application = "benchmarks.blog_asgi:application"
-    server = start_daphne(application, redis_url=setup.redis_url, env=environment)
-    return Deployment([server])
+    return project_server("daphne", application, redis_url=setup.redis_url, env=environment)
 
 
-def chat_on(
-    start: Callable[..., BackgroundServer], layer: str, processes: int = 1, hub: bool = True
-) -> Callable[[Setup], Deployment]:
-    """A start function: the chat under start (daphne, uvicorn) on the layer, in processes."""
+def chat_under(program: str, layer: str, hub: bool = True) -> Callable[[Setup], ServerSpec]:
+    """The chat's server under program (daphne, uvicorn) on the layer."""
 
-    def start_chat(setup: Setup) -> Deployment:
+    def chat(setup: Setup) -> ServerSpec:
         environment = {**chat_env(setup, layer), **UNLIMITED_SENDER}
         environment["CHAT_ROOM_HUB"] = "1" if hub else "0"
-        servers = []
+        return project_server(program, redis_url=setup.redis_url, env=environment)
+
+    return chat
+
+
+def raw(setup: Setup) -> ServerSpec:
+    """The plain websockets server: no Django, no layer, no database."""
+    port = free_port()
+    command = (sys.executable, "-m", "benchmarks.raw_server", str(port))
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return ServerSpec("raw", command, port, REPO_DIR, environment)
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    description: str
+    # The server to start, on a free port; each of the processes is one more of it, sharing
+    # the Redis and the database
+    server: Callable[[Setup], ServerSpec]
+    processes: int = 1
+
+    def start(self, setup: Setup) -> Deployment:
+        servers: list[BackgroundServer] = []
         try:
-            for _ in range(processes):
-                servers.append(start(redis_url=setup.redis_url, env=environment))
+            for _ in range(self.processes):
+                servers.append(self.server(setup).start())
         except Exception:
             Deployment(servers).stop()
             raise
         return Deployment(servers)
-
-    return start_chat
-
-
-def start_raw(setup: Setup) -> Deployment:
-    port = free_port()
-    command = [sys.executable, "-m", "benchmarks.raw_server", str(port)]
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = BackgroundServer(command, port, cwd=REPO_DIR, env=environment, name="raw")
-    return Deployment([server.start()])
 
 
 CONFIGS = {
@@ -99,47 +104,48 @@ CONFIGS = {
         Config(
             "blog",
             "the blog's sync WebsocketConsumer + async_to_sync, daphne, RedisChannelLayer",
-            start_blog,
+            blog,
         ),
         Config(
             "chat",
             "the finished chat (async consumer, saved before broadcast), daphne, RedisChannelLayer",
-            chat_on(start_daphne, "redis"),
+            chat_under("daphne", "redis"),
         ),
         Config(
             "chat-nohub",
             "the chat without its room hub: every consumer in the group with its own channel "
             "(the tutorial's way), daphne, RedisChannelLayer",
-            chat_on(start_daphne, "redis", hub=False),
+            chat_under("daphne", "redis", hub=False),
         ),
         Config(
             "chat-pubsub",
             "the chat, daphne, RedisPubSubChannelLayer (Redis PUBLISH/SUBSCRIBE)",
-            chat_on(start_daphne, "pubsub"),
+            chat_under("daphne", "pubsub"),
         ),
         Config(
             "chat-memory",
             "the chat, daphne, InMemoryChannelLayer (one process; presence in it too: no Redis)",
-            chat_on(start_daphne, "memory"),
+            chat_under("daphne", "memory"),
         ),
         Config(
             "chat-uvicorn",
             "the chat, uvicorn (uvloop, websockets-sansio, no per-message deflate), "
             "RedisChannelLayer",
-            chat_on(start_uvicorn, "redis"),
+            chat_under("uvicorn", "redis"),
         ),
         Config(
             "chat-uvicorn-pubsub",
             "the chat, uvicorn (as chat-uvicorn), RedisPubSubChannelLayer",
-            chat_on(start_uvicorn, "pubsub"),
+            chat_under("uvicorn", "pubsub"),
         ),
         Config(
             "chat-2procs",
             "the chat, two daphnes sharing Redis (RedisChannelLayer) and the database; "
             "listeners alternate between them, the sender on the first",
-            chat_on(start_daphne, "redis", processes=2),
+            chat_under("daphne", "redis"),
+            processes=2,
         ),
-        Config("raw", "plain websockets.broadcast() server: the Python ceiling", start_raw),
+        Config("raw", "plain websockets.broadcast() server: the Python ceiling", raw),
     )
 }
 

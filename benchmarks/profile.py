@@ -1,8 +1,9 @@
 """Where a server's time goes: its process under py-spy during a fan-out, in cost centres.
 
-``python -m benchmarks.profile`` (``--config blog``, ``chat`` or ``raw``) starts the server as
-py-spy's child (``py-spy record --format raw -r 100 --gil -o FILE -- python -m daphne …``: a
-child can be sampled even where ptrace is limited to a process's descendants), puts
+``python -m benchmarks.profile`` (``--config blog``, ``chat``, ``raw`` or another configuration
+of one server process) runs the configuration's server command as py-spy's child
+(``py-spy record --format raw -r 100 --gil -o FILE -- python -m daphne …``: a child can be
+sampled even where ptrace is limited to a process's descendants), puts
 listeners in one room with a sender going as fast as it can, ends the server so that py-spy
 writes its samples, and sorts each sample into one cost centre by the files of its frames.
 It prints a table and writes JSON (benchmarks/results/profile-<config>.json)."""
@@ -19,17 +20,16 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
 
-from workbook import CHATPROJECT_DIR, REPO_DIR, BackgroundServer, RedisServer, free_port
+from workbook import BackgroundServer, RedisServer, ServerSpec
 from workbook.ports import HOST
-from workbook.servers import chat_environment, migrate_once
 
 from . import loadgen
-from .configs import CONFIGS, UNLIMITED_SENDER, Setup, chat_env
+from .configs import CONFIGS, Setup
 from .run import RESULTS_DIR, machine
 
 # The cost centres, as the table lists them when they tie
@@ -209,31 +209,8 @@ def table(profile: dict) -> str:
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class ServerCommand:
-    command: list[str]
-    cwd: Path
-    env: dict[str, str]
-    # The chat saves messages, so its tables must exist; the blog's consumer keeps nothing
-    needs_tables: bool = False
-
-
-def server_command(config: str, setup: Setup, port: int) -> ServerCommand:
-    """The command line, folder and environment that CONFIGS[config].start() would run."""
-    if config == "raw":
-        command = [sys.executable, "-m", "benchmarks.raw_server", str(port)]
-        return ServerCommand(command, REPO_DIR, {**os.environ, "PYTHONUNBUFFERED": "1"})
-    applications = {
-        "blog": ("benchmarks.blog_asgi:application", {"PYTHONPATH": str(REPO_DIR)}),
-        "chat": ("chatproject.asgi:application", UNLIMITED_SENDER),
-    }
-    if config not in applications:
-        raise ValueError(f"cannot profile {config!r}; choose from {sorted(applications)}")
-    application, extra = applications[config]
-    env = chat_environment(setup.redis_url, **chat_env(setup, "redis"), **extra)
-    # The same command as workbook.start_daphne()'s
-    command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
-    return ServerCommand(command, CHATPROJECT_DIR, env, needs_tables=config == "chat")
+# A configuration of one server process: py-spy records one process
+PROFILABLE = [name for name, config in CONFIGS.items() if config.processes == 1]
 
 
 def py_spy() -> str:
@@ -245,17 +222,22 @@ def py_spy() -> str:
     return found
 
 
-def start_profiled(config: str, setup: Setup, samples: Path, rate: int) -> BackgroundServer:
-    """The configuration's server as py-spy's child; py-spy writes samples when it ends."""
-    port = free_port()
-    server = server_command(config, setup, port)
-    if server.needs_tables:
-        migrate_once(server.cwd, server.env)
+def profiled_server(config: str, setup: Setup, samples: Path, rate: int) -> ServerSpec:
+    """The configuration's server, its command run as py-spy's child; py-spy writes the
+    samples when it ends."""
+    if config not in PROFILABLE:
+        raise ValueError(f"cannot profile {config!r}; choose from {PROFILABLE}")
+    server = CONFIGS[config].server(setup)
     # --gil: only the thread holding the GIL, the one running Python, is sampled; waits in
     # select() or for a worker thread are left out (py-spy's own idle check misses them)
     record = [py_spy(), "record", "--format", "raw", "-r", str(rate), "--gil", "--full-filenames"]
-    command = [*record, "-o", str(samples), "--", *server.command]
-    profiled = BackgroundServer(command, port, cwd=server.cwd, env=server.env, name="py-spy")
+    command = (*record, "-o", str(samples), "--", *server.command)
+    return replace(server, name="py-spy", command=command)
+
+
+def start_profiled(config: str, setup: Setup, samples: Path, rate: int) -> BackgroundServer:
+    """The configuration's server under py-spy, started."""
+    profiled = profiled_server(config, setup, samples, rate).prepare()
     try:
         return profiled.start()
     except RuntimeError as error:
@@ -329,7 +311,7 @@ async def record_profile(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__)
-    parser.add_argument("--config", default="blog", choices=["blog", "chat", "raw"])
+    parser.add_argument("--config", default="blog", choices=PROFILABLE)
     parser.add_argument("--listeners", type=int, default=100)
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--rate", type=int, default=100, help="samples a second (py-spy -r)")

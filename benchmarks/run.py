@@ -19,10 +19,10 @@ import psutil
 from tqdm.auto import tqdm
 
 from workbook import RedisServer
+from workbook.benchplots import plot_results
 
 from . import loadgen
 from .configs import CONFIGS, Deployment, Setup, Usage
-from .plots import plot_results
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

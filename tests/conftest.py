@@ -14,7 +14,7 @@ import pytest
 
 from chatproject.environment import env_flag
 from workbook import CHATPROJECT_DIR, RedisServer, start_daphne
-from workbook.redis import DEFAULT_LOCAL_URL, is_usable, server_binary
+from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary
 
 IN_CI = env_flag("CI", False)
 

@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from benchmarks.configs import CONFIGS
+from benchmarks.configs import CONFIGS, Setup
 from benchmarks.loadgen import Load
 from benchmarks.run import Scenario, run_benchmark, table
+from workbook.servers import CHAT_APPLICATION, SERVER_COMMANDS
 
 pytestmark = pytest.mark.live
 
@@ -49,3 +50,40 @@ def test_a_scenario_can_be_kept_to_some_configurations():
     assert heavy.runs_on("raw")
     assert not heavy.runs_on("chat-memory")
     assert Scenario(10, 10).runs_on("chat-memory")
+
+
+# What each configuration's server runs: program, application, channel layer
+SERVERS = {
+    "blog": ("daphne", "benchmarks.blog_asgi:application", "redis"),
+    "chat": ("daphne", CHAT_APPLICATION, "redis"),
+    "chat-nohub": ("daphne", CHAT_APPLICATION, "redis"),
+    "chat-pubsub": ("daphne", CHAT_APPLICATION, "pubsub"),
+    "chat-memory": ("daphne", CHAT_APPLICATION, "memory"),
+    "chat-uvicorn": ("uvicorn", CHAT_APPLICATION, "redis"),
+    "chat-uvicorn-pubsub": ("uvicorn", CHAT_APPLICATION, "pubsub"),
+    "chat-2procs": ("daphne", CHAT_APPLICATION, "redis"),
+}
+
+
+def describing_setup(tmp_path) -> Setup:
+    """What a configuration needs to describe its server (nothing is started)."""
+    return Setup(redis_url="redis://127.0.0.1:1/0", database=tmp_path / "chat.sqlite3")
+
+
+@pytest.mark.parametrize("config", SERVERS)
+def test_a_configuration_describes_its_server_with_the_workbooks_command(tmp_path, config):
+    """A Django configuration's server runs the workbook's daphne or uvicorn command."""
+    program, application, layer = SERVERS[config]
+    setup = describing_setup(tmp_path)
+    server = CONFIGS[config].server(setup)
+    assert server.command == tuple(SERVER_COMMANDS[program](application, server.port))
+    assert server.env["CHAT_CHANNEL_LAYER"] == layer
+    assert server.env["REDIS_URL"] == setup.redis_url
+    assert server.env["DJANGO_SQLITE_PATH"] == str(setup.database)
+
+
+def test_raw_is_the_plain_websockets_server_and_every_configuration_is_described(tmp_path):
+    """raw runs benchmarks.raw_server on its port; every other configuration is in SERVERS."""
+    server = CONFIGS["raw"].server(describing_setup(tmp_path))
+    assert server.command[1:] == ("-m", "benchmarks.raw_server", str(server.port))
+    assert set(CONFIGS) == {"raw", *SERVERS}

@@ -1,4 +1,5 @@
-"""Notebook 07's helpers: results read and plotted against listeners, profiles compared."""
+"""Benchmark results drawn: the sweep's PNGs, and notebook 07's plots against listeners and
+profiles compared."""
 
 import json
 
@@ -9,6 +10,7 @@ from workbook.benchplots import (
     by_scenario,
     compare_profiles,
     plot_against_listeners,
+    plot_results,
     recorded_results,
 )
 
@@ -130,3 +132,38 @@ def test_profiles_side_by_side():
     assert lines[3].split() == ["loop", "70%", "90%"]
     assert lines[4].split() == ["json", "0%", "10%"]
     assert lines[5].split() == ["samples", "100", "50"]
+
+
+def median(config: str, scenario: str, speed: float) -> dict:
+    """One row of a sweep's medians, as benchmarks.run writes them (the figures a plot needs)."""
+    return {
+        "config": config,
+        "scenario": scenario,
+        "deliveries_per_second": speed,
+        "p50_ms": 5.0,
+        "p99_ms": 9.0,
+    }
+
+
+FLAT_OUT = "10 listeners, 50 msgs @ max"
+PACED = "10 listeners, 10 msgs @ 20/s"
+
+
+def test_a_sweep_is_drawn_to_png_files(tmp_path):
+    """Throughput and latency plots, named after the sweep's label."""
+    rows = [
+        median(config, scenario, 100)
+        for config in ("blog", "raw")
+        for scenario in (FLAT_OUT, PACED)
+    ]
+    paths = plot_results({"label": "smoke", "medians": rows}, tmp_path)
+    assert [path.name for path in paths] == ["smoke-throughput.png", "smoke-latency.png"]
+    for path in paths:
+        assert path.read_bytes().startswith(b"\x89PNG")
+    assert not plt.get_fignums(), "the files' figures are not pyplot's"
+
+
+def test_a_sweep_without_paced_runs_has_no_latency_plot(tmp_path):
+    """Only the plots the sweep has figures for are written."""
+    paths = plot_results({"label": "fast", "medians": [median("chat", FLAT_OUT, 10)]}, tmp_path)
+    assert [path.name for path in paths] == ["fast-throughput.png"]

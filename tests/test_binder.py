@@ -15,7 +15,7 @@ import redis
 
 from tests.conftest import require
 from workbook import REPO_DIR, free_port
-from workbook.redis import DEFAULT_LOCAL_URL, is_usable, server_binary, server_version
+from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary, server_version
 
 BINDER_DIR = REPO_DIR / "binder"
 START = BINDER_DIR / "start"

@@ -12,7 +12,7 @@ from importlib import metadata
 import psutil
 import pytest
 
-import workbook.redis as wredis
+import workbook.redis_server as wredis
 from tests.conftest import require
 from workbook import CHATPROJECT_DIR, REPO_DIR, checkenv, free_port, wait_for_port
 from workbook.checkenv import FAIL, INFO, OK, WARN

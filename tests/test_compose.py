@@ -94,7 +94,8 @@ def test_lab_waits_for_healthy_redis(compose):
 
 
 def test_lab_gets_redis_url(compose):
-    """The lab service's REDIS_URL, which workbook/redis.py uses first, names the redis service."""
+    """The lab service's REDIS_URL, which workbook/redis_server.py uses first, names Compose's
+    redis service."""
     assert environment_of(compose["services"]["lab"]).get("REDIS_URL") == "redis://redis:6379/0"
 
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from workbook import project_server
 from workbook.links import JupyterProxy, browser_link, browser_url, jupyter_proxy, proxy_environment
 
 LOCAL: dict[str, str] = {}
@@ -86,6 +87,13 @@ def test_link_displays_as_a_clickable_html_link(in_docker):
     assert browser_link(server, text="the chat")._repr_html_().endswith(">the chat</a>")
 
 
+def test_a_described_server_has_its_link_and_learns_the_proxy(in_docker):
+    """A server described but not started yet already knows its link and its prefix."""
+    server = project_server("daphne", port=8001)
+    assert browser_url(server, "/chat/") == "http://127.0.0.1:8888/proxy/8001/chat/"
+    assert server.env["CHAT_PROXY_PREFIX"] == "/proxy/8001"
+
+
 def test_started_servers_learn_the_proxy(in_docker, monkeypatch):
     """start_daphne() and friends pass the proxy's variables on; the caller's env wins."""
     from workbook import servers
@@ -115,10 +123,8 @@ def test_started_servers_learn_the_proxy(in_docker, monkeypatch):
     ],
     ids=["local", "docker"],
 )
-def test_make_chat_gets_its_link_and_proxy_variables_from_the_command_line(
-    environ, link, variables
-):
-    """`python -m workbook link` and `proxy-env` print what `make chat` passes on."""
+def test_the_command_line_prints_a_chats_link_and_proxy_variables(environ, link, variables):
+    """`python -m workbook link` and `proxy-env` print what a chat started by hand needs."""
     clean = {
         name: value
         for name, value in os.environ.items()

@@ -3,7 +3,7 @@
 import psutil
 import pytest
 
-from benchmarks import profile
+from benchmarks import configs, profile
 from benchmarks.profile import (
     BRIDGE,
     CHANNELS,
@@ -22,7 +22,8 @@ from benchmarks.profile import (
     table,
 )
 from tests.conftest import require
-from workbook.redis import server_binary
+from workbook import servers
+from workbook.redis_server import server_binary
 
 LIB = "/usr/lib/python3.11"
 SITE = "/srv/app/.venv/lib/python3.11/site-packages"
@@ -189,21 +190,45 @@ async def test_a_failing_profiler_is_reported_and_leaves_nothing(tmp_path, monke
     require(server_binary() is not None, "no redis-server binary for the profiler's own Redis")
     monkeypatch.setattr(profile, "py_spy", lambda: fake_py_spy(tmp_path, body))
     ports = []
-    real_command = profile.server_command
+    real_server = profile.profiled_server
 
-    def remember_port(config, setup, port):
-        ports.append(port)
-        return real_command(config, setup, port)
+    def remember_port(*args):
+        server = real_server(*args)
+        ports.append(server.port)
+        return server
 
-    monkeypatch.setattr(profile, "server_command", remember_port)
+    monkeypatch.setattr(profile, "profiled_server", remember_port)
     with pytest.raises(ProfilerUnavailable, match=says):
         await record_profile("raw", 5, 5)
     assert ports
     assert not server_processes(ports[0])
 
 
-def test_unknown_configuration_is_refused(tmp_path):
-    """Only the configurations the tool knows how to start can be profiled."""
-    setup = profile.Setup(redis_url="redis://127.0.0.1:1/0", database=tmp_path / "db")
-    with pytest.raises(ValueError, match="cannot profile 'chat-uvicorn'"):
-        profile.server_command("chat-uvicorn", setup, 8000)
+def setup_for_describing(tmp_path) -> profile.Setup:
+    """What a configuration needs to describe its server (nothing is started)."""
+    return profile.Setup(redis_url="redis://127.0.0.1:1/0", database=tmp_path / "db")
+
+
+@pytest.mark.parametrize("config", ["chat-2procs", "no-such-config"])
+def test_a_configuration_of_several_processes_or_none_is_refused(tmp_path, config):
+    """py-spy records one process: only a configuration of one server can be profiled."""
+    with pytest.raises(ValueError, match=f"cannot profile '{config}'"):
+        profile.profiled_server(config, setup_for_describing(tmp_path), tmp_path / "s", 100)
+
+
+@pytest.mark.parametrize("config", ["blog", "chat", "raw"])
+def test_the_profiler_runs_the_configurations_own_server(tmp_path, monkeypatch, config):
+    """py-spy's child is the server the benchmark starts: same command, folder, environment."""
+    monkeypatch.setattr(profile, "py_spy", lambda: "/bin/py-spy")
+    # The same free port for both descriptions, so that they can be compared whole
+    monkeypatch.setattr(servers, "free_port", lambda: 8001)
+    monkeypatch.setattr(configs, "free_port", lambda: 8001)
+    setup = setup_for_describing(tmp_path)
+    expected = configs.CONFIGS[config].server(setup)
+    profiled = profile.profiled_server(config, setup, tmp_path / "samples.txt", 100)
+    own = profiled.command.index("--")
+    assert profiled.command[:2] == ("/bin/py-spy", "record")
+    assert profiled.command[own - 2 : own] == ("-o", str(tmp_path / "samples.txt"))
+    assert profiled.command[own + 1 :] == expected.command
+    assert (profiled.port, profiled.cwd, profiled.migrate) == (8001, expected.cwd, expected.migrate)
+    assert profiled.env == expected.env

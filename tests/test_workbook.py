@@ -1,7 +1,9 @@
-"""The workbook helpers: ports, Redis, background servers."""
+"""The workbook helpers: ports, Redis, background servers and their descriptions, make chat."""
 
 import contextlib
+import inspect
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -9,20 +11,27 @@ import sys
 import urllib.error
 import urllib.request
 
+import psutil
 import pytest
 
-import workbook.redis as wredis
+import workbook.__main__ as workbook_command
+import workbook.redis_server as wredis
 from tests.conftest import require
 from workbook import (
+    CHATPROJECT_DIR,
     BackgroundServer,
     RedisServer,
     RedisUnavailable,
+    ServerSpec,
     free_port,
+    project_server,
     start_daphne,
+    start_runserver,
+    start_uvicorn,
     wait_for_port,
 )
 from workbook.ports import is_listening
-from workbook.servers import stop_all
+from workbook.servers import CHAT_APPLICATION, daphne_command, stop_all
 
 
 class TestPorts:
@@ -80,7 +89,7 @@ class TestRedis:
         require(wredis.server_binary() is not None, "no redis-server binary")
         # The child sees no local Redis and no project server, like the test itself
         script = (
-            "import workbook.redis as w\n"
+            "import workbook.redis_server as w\n"
             f"w.DEFAULT_LOCAL_URL = {wredis.DEFAULT_LOCAL_URL!r}\n"
             f"w._PROJECT_URL_FILE = w.Path({str(wredis._PROJECT_URL_FILE)!r})\n"
             "print(w.ensure_redis(log=lambda _: 0))"
@@ -163,6 +172,138 @@ class TestBackgroundServer:
         server.kill()
         assert not server.is_running()
         assert server.process.returncode == -signal.SIGKILL
+
+
+class TestServerSpec:
+    def test_daphne_command_line_is_readable(self):
+        """A described server shows its command as a shell would take it."""
+        server = project_server("daphne", port=8001)
+        python = shlex.quote(sys.executable)
+        expected = f"{python} -m daphne -b 127.0.0.1 -p 8001 chatproject.asgi:application"
+        assert server.command_line == expected
+        assert "daphne" in repr(server)
+        assert "PATH" not in repr(server), "the environment stays out of the repr"
+
+    def test_environment_names_the_project_and_only_the_redis_asked_for(self, monkeypatch):
+        """The caller's REDIS_URL never leaks in: redis_url=None means no Redis."""
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+        server = project_server("uvicorn", redis_url=None, env={"CHAT_ROOM_HUB": "0"})
+        assert "REDIS_URL" not in server.env
+        assert server.env["CHAT_ROOM_HUB"] == "0"
+        assert server.env["DJANGO_SETTINGS_MODULE"] == "chatproject.settings"
+        assert server.env["PYTHONUNBUFFERED"] == "1"
+        assert (
+            project_server("daphne", redis_url="redis://x:1/0").env["REDIS_URL"] == "redis://x:1/0"
+        )
+
+    def test_only_the_chat_migrates_unless_told(self, tmp_path):
+        """The chat's tables are made first; another project's only when asked."""
+        assert project_server("daphne").migrate
+        assert not project_server("daphne", migrate=False).migrate
+        assert not project_server("daphne", cwd=tmp_path).migrate
+        assert project_server("runserver", cwd=tmp_path, migrate=True).migrate
+
+    def test_start_functions_take_project_servers_parameters(self):
+        """start_daphne() and start_uvicorn() take project_server()'s parameters after the
+        program; start_runserver() no application, since its settings name it."""
+        described = list(inspect.signature(project_server).parameters.values())
+        for start, skipped in ((start_daphne, 1), (start_uvicorn, 1), (start_runserver, 2)):
+            assert list(inspect.signature(start).parameters.values()) == described[skipped:]
+            assert start.__name__ in repr(start)
+        assert "runserver 127.0.0.1:PORT" in start_runserver.__doc__
+
+    def test_a_started_server_keeps_its_command(self, tmp_path):
+        """What a BackgroundServer runs is the description's command."""
+        port = free_port()
+        command = (sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", str(port))
+        server = ServerSpec("http", command, port, tmp_path, dict(os.environ)).start()
+        try:
+            assert server.command == list(command)
+            assert server.cwd == tmp_path
+            assert server.is_running()
+        finally:
+            server.stop()
+
+
+class Became(Exception):
+    """Raised by a stand-in for ServerSpec.exec(): the process would be the server now."""
+
+
+class TestChatCommand:
+    """`python -m workbook chat PORT`, which `make chat` runs."""
+
+    @pytest.fixture
+    def became(self, monkeypatch):
+        """The server the command would turn into, instead of turning into it."""
+        became = []
+
+        def exec_(server):
+            became.append(server)
+            raise Became
+
+        monkeypatch.setattr(ServerSpec, "exec", exec_)
+        monkeypatch.setattr(ServerSpec, "create_tables", lambda server: None)
+        monkeypatch.delenv("WORKBOOK_JUPYTER_URL", raising=False)
+        monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+        return became
+
+    def test_becomes_daphne_serving_the_chat_with_redis(self, monkeypatch, capsys, became):
+        """With Redis: daphne's command line as start_daphne() builds it, REDIS_URL set."""
+        monkeypatch.setattr(workbook_command, "ensure_redis", lambda **_: "redis://127.0.0.1:1/0")
+        with pytest.raises(Became):
+            workbook_command.main(["chat", "8001"])
+        (server,) = became
+        assert server.command == tuple(daphne_command(CHAT_APPLICATION, 8001))
+        assert server.cwd == CHATPROJECT_DIR
+        assert server.env["REDIS_URL"] == "redis://127.0.0.1:1/0"
+        assert (
+            "The chat is at http://127.0.0.1:8001/chat/ (Ctrl-C stops it)"
+            in capsys.readouterr().out
+        )
+
+    def test_without_redis_the_chat_runs_on_the_in_memory_layer(self, monkeypatch, capsys, became):
+        """No Redis: the reason, a line saying so, and no REDIS_URL for the chat."""
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+
+        def no_redis(**_):
+            raise RedisUnavailable("no Redis here")
+
+        monkeypatch.setattr(workbook_command, "ensure_redis", no_redis)
+        with pytest.raises(Became):
+            workbook_command.main(["chat", "8001"])
+        assert "REDIS_URL" not in became[0].env
+        said = capsys.readouterr()
+        assert "no Redis here" in said.err
+        assert "==> No Redis: the chat runs with the in-memory layer" in said.out
+
+    @pytest.mark.live
+    def test_serves_in_the_foreground_and_stops_on_ctrl_c(self, redis_url, tmp_path):
+        """The command's own process becomes daphne; it serves the chat; SIGINT stops it."""
+        port = free_port()
+        clean = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in ("WORKBOOK_JUPYTER_URL", "JUPYTERHUB_SERVICE_PREFIX")
+        }
+        environment = {**clean, "REDIS_URL": redis_url, "DJANGO_SQLITE_PATH": str(tmp_path / "db")}
+        command = [sys.executable, "-m", "workbook", "chat", str(port)]
+        chat = subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            wait_for_port(port, timeout=60)
+            assert "daphne" in psutil.Process(chat.pid).cmdline()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/chat/", timeout=10) as page:
+                assert page.status == 200
+            chat.send_signal(signal.SIGINT)
+            # TimeoutExpired if Ctrl-C did not stop it
+            chat.wait(timeout=20)
+            assert f"The chat is at http://127.0.0.1:{port}/chat/" in chat.stdout.read()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(chat.pid, signal.SIGKILL)
+            chat.wait()
+        assert not is_listening(port)
 
 
 @pytest.mark.live

@@ -8,8 +8,15 @@ from .links import browser_link, browser_url
 from .paths import CHATPROJECT_DIR, REPO_DIR, WORKSPACE_DIR
 from .ports import free_port, wait_for_port
 from .project import setup_django
-from .redis import RedisServer, RedisUnavailable, ensure_redis
-from .servers import BackgroundServer, start_daphne, start_runserver, start_uvicorn
+from .redis_server import RedisServer, RedisUnavailable, ensure_redis
+from .servers import (
+    BackgroundServer,
+    ServerSpec,
+    project_server,
+    start_daphne,
+    start_runserver,
+    start_uvicorn,
+)
 
 __all__ = [
     "CHATPROJECT_DIR",
@@ -18,10 +25,12 @@ __all__ = [
     "BackgroundServer",
     "RedisServer",
     "RedisUnavailable",
+    "ServerSpec",
     "browser_link",
     "browser_url",
     "ensure_redis",
     "free_port",
+    "project_server",
     "setup_django",
     "start_daphne",
     "start_runserver",

@@ -4,6 +4,8 @@ python -m workbook redis ensure   print the URL of a usable Redis, starting one 
 python -m workbook redis status   print it, starting nothing
 python -m workbook redis stop     stop the project's own Redis server
 python -m workbook check-env      is this machine ready for the workshop? (make check-env)
+python -m workbook chat PORT      the finished chat on 127.0.0.1:PORT in the foreground, with
+                                  Redis if there is one (make chat)
 python -m workbook link PORT PATH the browser's URL of PATH on a chat at PORT (via Jupyter's
                                   proxy in Docker, on Binder or JupyterHub)
 python -m workbook proxy-env PORT the variables that serve a chat at PORT behind that proxy,
@@ -13,7 +15,8 @@ python -m workbook proxy-env PORT the variables that serve a chat at PORT behind
 import sys
 
 from .links import browser_url, proxy_environment
-from .redis import RedisUnavailable, ensure_redis, stop_project_server
+from .redis_server import RedisUnavailable, ensure_redis, stop_project_server
+from .servers import project_server
 
 
 def log(text: str) -> None:
@@ -39,6 +42,27 @@ def redis_command(action: str) -> int:
     return 0
 
 
+def chat_command(port: int) -> int:
+    """Make Redis available, create the chat's tables, print its link, then become daphne
+    serving it: daphne takes this process's place (exec), in the foreground, and Ctrl-C
+    stops it."""
+    try:
+        redis_url = ensure_redis(keep_running=True, log=log)
+    except RedisUnavailable as error:
+        log(str(error))
+        redis_url = None
+        print("==> No Redis: the chat runs with the in-memory layer (one process only)")
+    server = project_server("daphne", port=port, redis_url=redis_url)
+    try:
+        server.create_tables()
+    except RuntimeError as error:
+        # manage.py migrate failed; its own output says why
+        log(str(error))
+        return 1
+    print(f"==> The chat is at {browser_url(server, '/chat/')} (Ctrl-C stops it)")
+    server.exec()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "redis":
         return redis_command(argv[1])
@@ -47,6 +71,8 @@ def main(argv: list[str]) -> int:
         from .checkenv import main as check_env
 
         return check_env()
+    if len(argv) == 2 and argv[0] == "chat" and argv[1].isdigit():
+        return chat_command(int(argv[1]))
     if len(argv) == 3 and argv[0] == "link" and argv[1].isdigit():
         print(browser_url(int(argv[1]), argv[2]))
         return 0

@@ -21,7 +21,7 @@ from packaging.requirements import Requirement
 from websockets.proxy import get_proxy
 from websockets.uri import parse_uri
 
-from . import redis as workbook_redis
+from . import redis_server
 from .paths import REPO_DIR, WORKSPACE_DIR
 from .ports import HOST
 
@@ -118,7 +118,7 @@ def check_packages(
 
 
 def version_text(url: str) -> str:
-    version = workbook_redis.server_version(url)
+    version = redis_server.server_version(url)
     return ".".join(map(str, version)) if version else "?"
 
 
@@ -126,12 +126,12 @@ def check_redis() -> Check:
     """A Redis answers (REDIS_URL, 127.0.0.1:6379 or the project's own), or one can start."""
     found: list[str] = []
     try:
-        url = workbook_redis.ensure_redis(start=False, log=found.append)
-    except workbook_redis.RedisUnavailable as error:
+        url = redis_server.ensure_redis(start=False, log=found.append)
+    except redis_server.RedisUnavailable as error:
         if os.environ.get("REDIS_URL"):
             fix = "start that Redis, or unset REDIS_URL to use the workbook's own"
             return Check(FAIL, str(error), fix)
-        if workbook_redis.server_version(workbook_redis.DEFAULT_LOCAL_URL):
+        if redis_server.server_version(redis_server.DEFAULT_LOCAL_URL):
             fix = "stop or upgrade the Redis on 127.0.0.1:6379, or set REDIS_URL to a newer one"
             return Check(FAIL, str(error), fix)
         return check_redis_can_start()
@@ -141,15 +141,15 @@ def check_redis() -> Check:
 
 def check_redis_can_start() -> Check:
     """Start a throwaway server from the binary make lab would use, and stop it again."""
-    binary = workbook_redis.server_binary()
-    how = workbook_redis.HOW_TO_GET_REDIS.split("\n", 1)[1]
+    binary = redis_server.server_binary()
+    how = redis_server.HOW_TO_GET_REDIS.split("\n", 1)[1]
     if binary is None:
         return Check(FAIL, "no Redis is running and there is no redis-server to start", how)
     directory = Path(tempfile.mkdtemp(prefix="check-env-redis-"))
     try:
-        with workbook_redis.RedisServer(directory) as server:
+        with redis_server.RedisServer(directory) as server:
             version = version_text(server.url)
-    except workbook_redis.RedisUnavailable as error:
+    except redis_server.RedisUnavailable as error:
         return Check(FAIL, f"{binary} does not start: {error}", how)
     finally:
         shutil.rmtree(directory, ignore_errors=True)

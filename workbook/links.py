@@ -18,17 +18,21 @@ import html
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 from .ports import HOST
 
-if TYPE_CHECKING:
-    from .servers import BackgroundServer
-
 # The Jupyter server's address as the attendee's browser opens it, such as
 # http://127.0.0.1:8888/: set where the browser cannot reach 127.0.0.1 of the kernel
 JUPYTER_URL_VARIABLE = "WORKBOOK_JUPYTER_URL"
+
+
+class Listening(Protocol):
+    """A server, started or described: all a link needs is its port."""
+
+    @property
+    def port(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def proxy_environment(port: int, environ: Mapping[str, str] = os.environ) -> dic
 
 
 def browser_url(
-    server: "BackgroundServer | int", path: str = "/", environ: Mapping[str, str] = os.environ
+    server: Listening | int, path: str = "/", environ: Mapping[str, str] = os.environ
 ) -> str:
     """The URL of path on a started server (or a port) for the attendee's browser."""
     port = getattr(server, "port", server)
@@ -105,7 +109,7 @@ class BrowserLink:
 
 
 def browser_link(
-    server: "BackgroundServer | int", path: str = "/chat/", text: str | None = None
+    server: Listening | int, path: str = "/chat/", text: str | None = None
 ) -> BrowserLink:
     """A clickable link to path on a started server, for wherever this kernel runs."""
     url = browser_url(server, path)

@@ -1,24 +1,31 @@
 """Servers in the background: start daphne or uvicorn (or any command) on a free port, read
-its log, stop it.
+its log, stop it. A ServerSpec describes a server to start: its command, folder, environment.
 
 Every server started here is also stopped when the Python process exits (an atexit guard),
 so a kernel restart or a failed test never leaves one behind.
 """
 
 import atexit
+import inspect
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .links import proxy_environment
 from .paths import CHATPROJECT_DIR
 from .ports import HOST, free_port, wait_for_port
+
+# What the chat's servers run unless told otherwise
+CHAT_APPLICATION = "chatproject.asgi:application"
+CHAT_SETTINGS = "chatproject.settings"
 
 _running: set["BackgroundServer"] = set()
 
@@ -152,7 +159,7 @@ def stop_all() -> None:
 
 def chat_environment(redis_url: str | None, **extra: str) -> dict[str, str]:
     """The environment for a chatproject server: this one, with REDIS_URL set or removed."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatproject.settings", **extra}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": CHAT_SETTINGS, **extra}
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -161,80 +168,141 @@ def chat_environment(redis_url: str | None, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_daphne(
-    application: str = "chatproject.asgi:application",
-    port: int | None = None,
-    redis_url: str | None = None,
-    cwd: Path = CHATPROJECT_DIR,
-    env: Mapping[str, str] | None = None,
-    settings: str = "chatproject.settings",
-    migrate: bool | None = None,
-) -> BackgroundServer:
-    """Start daphne serving the chat (by default) on 127.0.0.1 and a free port.
+@dataclass(frozen=True)
+class ServerSpec:
+    """A server to start: its command, the folder and environment it runs in, its port.
 
-    The same as `daphne -b 127.0.0.1 -p PORT chatproject.asgi:application` run in cwd.
-    The chat's tables are created first (`manage.py migrate`) unless migrate is False.
+    start_daphne() and the others, the benchmark's configurations and ``make chat`` describe
+    their servers with one; ``spec.command_line`` is its command as a shell would take it.
     """
-    port = port or free_port()
-    command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
-    return _start_project_server("daphne", command, port, redis_url, cwd, env, settings, migrate)
+
+    name: str
+    command: tuple[str, ...]
+    port: int
+    cwd: Path
+    # Out of the repr: a copy of the whole environment, which may hold passwords
+    env: Mapping[str, str] = field(repr=False)
+    # Create the Django project's tables first (manage.py migrate in cwd)
+    migrate: bool = False
+
+    @property
+    def command_line(self) -> str:
+        return shlex.join(self.command)
+
+    def prepare(self) -> BackgroundServer:
+        """The server, ready to start: its project's tables made if it migrates."""
+        self.create_tables()
+        return BackgroundServer(self.command, self.port, cwd=self.cwd, env=self.env, name=self.name)
+
+    def start(self, timeout: float = 30.0) -> BackgroundServer:
+        """Start the server in the background; return once it listens."""
+        return self.prepare().start(timeout)
+
+    def exec(self) -> NoReturn:
+        """Become the server: this process is replaced by it, in the foreground, so that the
+        terminal's Ctrl-C stops it."""
+        self.create_tables()
+        # What this process printed must go out before the server takes its place
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.chdir(self.cwd)
+        os.execvpe(self.command[0], self.command, self.env)
+
+    def create_tables(self) -> None:
+        """Create the project's tables, if this server migrates (once per database)."""
+        if self.migrate:
+            migrate_once(self.cwd, self.env)
 
 
-def start_uvicorn(
-    application: str = "chatproject.asgi:application", port: int | None = None, **options: Any
-) -> BackgroundServer:
-    """Start uvicorn serving the chat (by default) on 127.0.0.1 and a free port.
+def daphne_command(application: str, port: int) -> list[str]:
+    """daphne runs the same as `daphne -b 127.0.0.1 -p PORT chatproject.asgi:application`
+    in cwd."""
+    return [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
 
-    With uvloop's event loop, the sans-I/O `websockets` protocol, and no per-message deflate
-    (daphne never offers it either; it costs CPU on every frame). Channels has no lifespan
-    handler, so lifespan is off. uvicorn imports the application before it listens, so an
-    open port means a loaded project. The other options are start_daphne()'s (redis_url,
-    cwd, env, settings, migrate).
-    """
-    port = port or free_port()
+
+def uvicorn_command(application: str, port: int) -> list[str]:
+    """uvicorn runs with uvloop's event loop, the sans-I/O `websockets` protocol, and no
+    per-message deflate (daphne never offers it either; it costs CPU on every frame).
+    Channels has no lifespan handler, so lifespan is off. uvicorn imports the application
+    before it listens, so an open port means a loaded project."""
     websocket = ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
     command = [sys.executable, "-m", "uvicorn", "--host", HOST, "--port", str(port)]
-    command += ["--loop", "uvloop", *websocket, "--lifespan", "off", application]
-    return _start_project_server("uvicorn", command, port, **options)
+    return [*command, "--loop", "uvloop", *websocket, "--lifespan", "off", application]
 
 
-def start_runserver(
+def runserver_command(application: str, port: int) -> list[str]:
+    """runserver runs as `python manage.py runserver 127.0.0.1:PORT` in cwd. With daphne in
+    INSTALLED_APPS this is daphne's development server: it reloads on code changes and logs
+    every WebSocket step (HANDSHAKING, CONNECT, ...) when DEBUG is on. It serves the
+    application its settings name (ASGI_APPLICATION)."""
+    return [sys.executable, "manage.py", "runserver", f"{HOST}:{port}"]
+
+
+# The programs that serve a Django project, each with the one place its command is written
+SERVER_COMMANDS: dict[str, Callable[[str, int], list[str]]] = {
+    "daphne": daphne_command,
+    "uvicorn": uvicorn_command,
+    "runserver": runserver_command,
+}
+
+
+def project_server(
+    program: str,
+    application: str = CHAT_APPLICATION,
     port: int | None = None,
     redis_url: str | None = None,
     cwd: Path = CHATPROJECT_DIR,
     env: Mapping[str, str] | None = None,
-    settings: str = "chatproject.settings",
+    settings: str = CHAT_SETTINGS,
     migrate: bool | None = None,
-) -> BackgroundServer:
-    """Start `python manage.py runserver 127.0.0.1:PORT` in cwd, in the background.
+) -> ServerSpec:
+    """A Django project (the chat by default) served by program on 127.0.0.1 and port (a
+    free one by default), in cwd.
 
-    With daphne in INSTALLED_APPS this is daphne's development server: it reloads on code
-    changes and logs every WebSocket step (HANDSHAKING, CONNECT, ...) when DEBUG is on.
+    Its environment is this process's with DJANGO_SETTINGS_MODULE, REDIS_URL (removed if
+    redis_url is None), the variables of Jupyter's proxy where there is one, and env. The
+    chat's tables are created before it starts (`manage.py migrate`) unless migrate is
+    False; another project's only if migrate is True.
     """
     port = port or free_port()
-    command = [sys.executable, "manage.py", "runserver", f"{HOST}:{port}"]
-    return _start_project_server("runserver", command, port, redis_url, cwd, env, settings, migrate)
-
-
-def _start_project_server(
-    name: str,
-    command: list[str],
-    port: int,
-    redis_url: str | None = None,
-    cwd: Path = CHATPROJECT_DIR,
-    env: Mapping[str, str] | None = None,
-    settings: str = "chatproject.settings",
-    migrate: bool | None = None,
-) -> BackgroundServer:
     # Behind Jupyter's proxy (Docker, JupyterHub, Binder) the chat learns its prefix there;
     # it still listens on 127.0.0.1 only, where kernel-side clients reach it directly
     extra = {"DJANGO_SETTINGS_MODULE": settings, **proxy_environment(port), **(env or {})}
-    environment = chat_environment(redis_url, **extra)
     # The chat keeps its messages, so its tables must exist first (as `make chat` does);
     # other projects (the notebooks' own) migrate when their notebook says so
-    if migrate or (migrate is None and Path(cwd) == CHATPROJECT_DIR):
-        migrate_once(cwd, environment)
-    return BackgroundServer(command, port, cwd=cwd, env=environment, name=name).start()
+    if migrate is None:
+        migrate = Path(cwd) == CHATPROJECT_DIR
+    command = tuple(SERVER_COMMANDS[program](application, port))
+    environment = chat_environment(redis_url, **extra)
+    return ServerSpec(program, command, port, Path(cwd), environment, migrate)
+
+
+def _starter(program: str, *bound: str) -> Callable[..., BackgroundServer]:
+    """start_<program>(): project_server(program, *bound, ...), started.
+
+    Its parameters are project_server()'s after those, written there once; its signature
+    says so, for help() and Jupyter's Shift-Tab.
+    """
+
+    def start(*args: Any, **kwargs: Any) -> BackgroundServer:
+        return project_server(program, *bound, *args, **kwargs).start()
+
+    parameters = list(inspect.signature(project_server).parameters.values())
+    signature = inspect.Signature(parameters[1 + len(bound) :], return_annotation=BackgroundServer)
+    start.__signature__ = signature
+    start.__name__ = start.__qualname__ = f"start_{program}"
+    summary = f"Start {program} serving the chat (by default) on 127.0.0.1 and a free port."
+    details = inspect.cleandoc(project_server.__doc__).split("\n\n", 1)[1]
+    start.__doc__ = (
+        f"{summary}\n\n{inspect.cleandoc(SERVER_COMMANDS[program].__doc__)}\n\n{details}"
+    )
+    return start
+
+
+start_daphne = _starter("daphne")
+start_uvicorn = _starter("uvicorn")
+# runserver serves the application its settings name, so it takes none
+start_runserver = _starter("runserver", CHAT_APPLICATION)
 
 
 # The databases this process has already migrated: a notebook starts several servers

@@ -1,7 +1,8 @@
-"""Fixtures that give tests the real parts: a Redis server, daphne processes, a browser.
+"""Fixtures for every folder of tests: a Redis server, chat databases, daphne processes,
+and the in-memory channel layer for tests that run the chat in-process.
 
 Outside CI a missing part skips the tests that need it, saying why; under CI=true it fails
-them, because a test that can silently skip in CI is a test that does not exist.
+them (tests/helpers.py: require).
 """
 
 import os
@@ -12,20 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from chatproject.environment import env_flag
+from tests.helpers import require
 from workbook import CHATPROJECT_DIR, RedisServer, start_daphne
 from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary
-
-IN_CI = env_flag("CI", False)
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip (locally) or fail (under CI=true) unless condition holds."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason}; under CI=true a missing dependency fails the run")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -80,34 +70,9 @@ def start_chat_server(redis_url, chat_database):
         server.stop()
 
 
-def pytest_terminal_summary(terminalreporter):
-    """How long each notebook took to run headless (the workbook's budget is 5 minutes)."""
-    from tests.test_notebooks import RUN_TIMES
-
-    if not RUN_TIMES:
-        return
-    terminalreporter.section("notebook run times (first and second run)")
-    for name, seconds in sorted(RUN_TIMES.items()):
-        terminalreporter.write_line(f"{name:40} " + "  ".join(f"{s:5.1f} s" for s in seconds))
-    total = sum(seconds[0] for seconds in RUN_TIMES.values())
-    terminalreporter.write_line(f"{'the whole workbook, run once':40} {total:5.1f} s")
-
-
-# How long a browser test waits for any one thing on a page
-TIMEOUT_MS = 10_000
-
-
 @pytest.fixture
-def new_context(browser):
-    """Make fresh contexts (one per user) in the module's browser; all closed after the test."""
-    contexts = []
-
-    def make():
-        context = browser.new_context()
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
+def in_memory_layer(settings):
+    """The chat in-process on the in-memory channel layer, presence in the process too,
+    whatever REDIS_URL the environment has."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CHAT_REDIS = None

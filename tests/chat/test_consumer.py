@@ -1,60 +1,23 @@
 """The chat consumer, driven in-process through the whole ASGI application.
 
 The application is the one daphne serves (Origin validator, auth, URL router included),
-with the in-memory channel layer; tests/test_live.py covers Redis and real processes.
+with the in-memory channel layer; tests/e2e/test_live.py covers Redis and real processes.
 """
 
 import json
 import logging
-from contextlib import asynccontextmanager
-from urllib.parse import quote
 
 import pytest
 from channels.testing import WebsocketCommunicator
 
 from chat.frames import CLOSE_MESSAGE_TOO_BIG, MAX_FRAME_LENGTH
 from chatproject.asgi import application
-
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+from tests.helpers import ORIGIN, say, socket_path, users
 
 # Consumers use the database from a worker thread (database_sync_to_async, which also tidies
-# stale connections there), which needs a transactional test database
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True, params=[True, False], ids=["hub", "own-channel"])
-def in_memory_layer(request, settings):
-    """Every test twice: sockets sharing the room's hub, and each with its own channel."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.CHAT_ROOM_HUB = request.param
-
-
-def socket_path(room: str) -> str:
-    return f"/ws/chat/{quote(room)}/"
-
-
-async def join(room: str, headers=(ORIGIN,)) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, socket_path(room), headers=list(headers))
-    connected, _ = await communicator.connect()
-    assert connected, f"could not join {room!r}"
-    return communicator
-
-
-@asynccontextmanager
-async def users(*rooms: str):
-    """Join each room as a separate user; everyone disconnects afterwards, pass or fail."""
-    communicators = []
-    try:
-        for room in rooms:
-            communicators.append(await join(room))
-        yield communicators
-    finally:
-        for communicator in communicators:
-            await communicator.disconnect()
-
-
-async def say(communicator: WebsocketCommunicator, message: str) -> None:
-    await communicator.send_json_to({"message": message})
+# stale connections there), which needs a transactional test database; every test runs with
+# the room's hub and with a channel per consumer
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("each_way")]
 
 
 class TestChat:

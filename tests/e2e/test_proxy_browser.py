@@ -16,8 +16,15 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from tests.conftest import TIMEOUT_MS, require
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, messages, say
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    messages,
+    require,
+    require_chromium,
+    say_in_page,
+)
 from workbook import BackgroundServer, browser_url, free_port
 
 pytestmark = pytest.mark.browser
@@ -108,7 +115,7 @@ def jupyter(request, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium that finds hub.test at 127.0.0.1, and nothing else anywhere new."""
-    require(os.access(CHROMIUM, os.X_OK), f"no Chromium at {CHROMIUM}")
+    require_chromium()
     with sync_playwright() as playwright:
         rules = f"--host-resolver-rules=MAP {HUB_HOST} 127.0.0.1, MAP {HTTPS_HUB_HOST} 127.0.0.1"
         chromium = playwright.chromium.launch(
@@ -153,7 +160,7 @@ def test_two_users_chat_through_jupyters_proxy(jupyter, user, start_chat_server)
     host = jupyter.origin.removeprefix("http://")
     assert opened[0].startswith(f"ws://{host}{prefix}/ws/chat/demoroom/?")
 
-    say(alice, "hogehoge")
+    say_in_page(alice, "hogehoge")
     expect(messages(alice)).to_have_text(["hogehoge"])
     expect(messages(bob)).to_have_text(["hogehoge"])
     # The socket came through Jupyter's proxy, not straight to the chat
@@ -177,7 +184,7 @@ def test_sign_up_and_log_out_through_jupyters_proxy(jupyter, user, start_chat_se
     expect(room).to_have_url(room_url)
     expect(room.locator("#chat-identity strong")).to_have_text("alice")
     expect(room.locator("#chat-status")).to_have_attribute("data-state", "open")
-    say(room, "signed up behind a proxy")
+    say_in_page(room, "signed up behind a proxy")
     expect(room.locator("#chat-log li.message .author")).to_have_text(["alice"])
 
     room.get_by_role("button", name="Log out").click()

@@ -1,6 +1,6 @@
 """Saved messages, history, names and the rate limit, through the whole ASGI application.
 
-Driven in-process like tests/test_consumer.py: the application daphne serves, with the
+Driven in-process like tests/chat/test_consumer.py: the application daphne serves, with the
 in-memory channel layer and pytest-django's test database.
 """
 
@@ -20,15 +20,9 @@ from chat.authors import SESSION_KEY, Author
 from chat.limits import BURST, MESSAGES_PER_SECOND, RateLimit
 from chat.models import Message
 from chatproject.asgi import application
-from tests.test_consumer import ORIGIN, say, socket_path, users
-from tests.test_limits import FakeClock
+from tests.helpers import ORIGIN, FakeClock, say, socket_path, users
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def in_memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
 
 
 @pytest.fixture

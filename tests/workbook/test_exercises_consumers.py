@@ -18,10 +18,7 @@ from workbook.exercises.consumers import (
     check_user_count_consumer,
 )
 
-
-@pytest.fixture(autouse=True)
-def in_memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+pytestmark = pytest.mark.usefixtures("in_memory_layer")
 
 
 class Shout(WebsocketConsumer):

@@ -3,7 +3,7 @@
 jupyter-server-proxy hands /proxy/<port>/chat/… on to 127.0.0.1:<port> as /chat/…, with the
 browser's Host and Origin (Jupyter's own). CHAT_PROXY_PREFIX and CHAT_PROXY_HOSTS make the
 chat accept exactly that; without them it accepts local hosts only, as before.
-(tests/test_proxy_browser.py runs the whole way through a real Jupyter server.)
+(tests/e2e/test_proxy_browser.py runs the whole way through a real Jupyter server.)
 """
 
 import asyncio

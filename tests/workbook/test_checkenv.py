@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 import workbook.redis_server as wredis
-from tests.conftest import require
+from tests.helpers import require
 from workbook import CHATPROJECT_DIR, REPO_DIR, checkenv, free_port, wait_for_port
 from workbook.checkenv import FAIL, INFO, OK, WARN
 

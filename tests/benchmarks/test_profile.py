@@ -21,7 +21,7 @@ from benchmarks.profile import (
     record_profile,
     table,
 )
-from tests.conftest import require
+from tests.helpers import require
 from workbook import servers
 from workbook.redis_server import server_binary
 

@@ -1,7 +1,7 @@
 """The room hub: one channel-layer subscription per group per process, shared by its sockets.
 
-The chat's sockets go through it in test_consumer.py, test_live.py (Redis, processes) and
-test_faults.py (Redis outages); these tests look at the hub itself, on the in-memory layer.
+The chat's sockets go through it in test_consumer.py, e2e/test_live.py (Redis, processes)
+and e2e/test_faults.py (Redis outages); these tests look at the hub itself, on the in-memory layer.
 """
 
 import asyncio
@@ -12,8 +12,7 @@ from channels.layers import InMemoryChannelLayer
 from chat import hub
 from chat.consumers import RoomMessages
 from chat.presence import PresenceFrames
-
-from .test_consumer import say, users
+from tests.helpers import say, users
 
 GROUP = "chat_demoroom"
 
@@ -60,10 +59,9 @@ async def arrival(socket: Socket) -> None:
 @pytest.mark.parametrize(
     ("uses_hub", "members"), [(True, 1), (False, 3)], ids=["hub", "own-channel"]
 )
-async def test_group_members_per_process(settings, uses_hub, members):
+async def test_group_members_per_process(in_memory_layer, settings, uses_hub, members):
     """Three sockets of one room: one member of the group with the hub, three without it
     (the tutorial's way); none once they have left, and a next socket joins afresh."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     settings.CHAT_ROOM_HUB = uses_hub
     from channels.layers import get_channel_layer
 

@@ -15,8 +15,6 @@ from workbook import REPO_DIR
 
 NOTEBOOKS = sorted((REPO_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT = 180
-# Seconds per notebook run, printed at the end of the test session (see conftest.py)
-RUN_TIMES: dict[str, list[float]] = {}
 
 
 def notebook_id(path: Path) -> str:
@@ -103,7 +101,7 @@ def run_notebook(path: Path, run_id: str, folder: Path) -> float:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
-def test_runs_twice_and_cleans_up(path, tmp_path):
+def test_runs_twice_and_cleans_up(path, tmp_path, run_times):
     """Run All works twice in a row, and no server a notebook started outlives its kernel."""
     for _attempt in (1, 2):
         run_id = uuid.uuid4().hex
@@ -113,7 +111,7 @@ def test_runs_twice_and_cleans_up(path, tmp_path):
             # A cell failed and the kernel went without its atexit guard: stop what it started
             kill_all(wait_until_gone(run_id, tmp_path, timeout=2))
             raise
-        RUN_TIMES.setdefault(path.name, []).append(seconds)
+        run_times.setdefault(path.name, []).append(seconds)
         survivors = wait_until_gone(run_id, tmp_path)
         leftover = [" ".join(filter(None, process.cmdline())) for process in survivors]
         kill_all(survivors)

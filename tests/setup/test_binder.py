@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import require
+from tests.helpers import require
 from workbook import REPO_DIR, free_port
 from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary, server_version
 

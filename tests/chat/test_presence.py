@@ -1,6 +1,6 @@
 """Who is in the room, and who is typing: the stores, and the consumer in-process.
 
-tests/test_live.py checks presence across two real daphne processes sharing one Redis.
+tests/e2e/test_live.py checks presence across two real daphne processes sharing one Redis.
 """
 
 import asyncio
@@ -14,17 +14,9 @@ from django.contrib.sessions.backends.db import SessionStore
 from chat.authors import SESSION_KEY
 from chat.presence import TYPING_SECONDS, LocalPresence, RedisPresence
 from chatproject.asgi import application
-from tests.test_consumer import ORIGIN, say, socket_path
-from tests.test_limits import FakeClock
+from tests.helpers import ORIGIN, FakeClock, say, socket_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True, params=[True, False], ids=["hub", "own-channel"])
-def in_memory_layer(request, settings):
-    """Every test twice: sockets sharing the room's hub, and each with its own channel."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.CHAT_ROOM_HUB = request.param
 
 
 class TestLocalPresence:
@@ -153,6 +145,7 @@ async def next_of_type(communicator, kind: str) -> dict:
             return frame
 
 
+@pytest.mark.usefixtures("each_way")
 class TestPresenceFrames:
     async def test_joining_shows_everyone_present(self):
         async with guests("guest-0001") as (first,):
@@ -183,6 +176,7 @@ class TestPresenceFrames:
                 await other.disconnect()
 
 
+@pytest.mark.usefixtures("each_way")
 class TestTyping:
     async def test_others_see_typing_and_the_typist_does_not(self):
         async with guests("guest-0001", "guest-0002") as (typist, reader):

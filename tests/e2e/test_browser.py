@@ -4,7 +4,6 @@ Each browser context is an independent user (its own cookies, storage and socket
 here sleeps: Playwright's expect() polls until the page shows what it should, or times out.
 """
 
-import os
 import re
 import sqlite3
 from datetime import UTC, datetime
@@ -13,22 +12,18 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from tests.conftest import TIMEOUT_MS, require
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    messages,
+    require_chromium,
+    say_in_page,
+)
 from workbook import RedisServer
 
 pytestmark = pytest.mark.browser
 
-# Debian's Chromium (browser downloads are impossible here); CHROMIUM points elsewhere
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # How long a page may take to connect, or a message to arrive
 # A restarted server is found by the page's own backoff (0.5 s, 1 s, 2 s … with jitter)
 RECONNECT_TIMEOUT_MS = 20_000
@@ -37,8 +32,7 @@ RECONNECT_TIMEOUT_MS = 20_000
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium for the module; tests open their own contexts in it."""
-    missing = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)"
-    require(os.access(CHROMIUM, os.X_OK), missing)
+    require_chromium()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -62,26 +56,13 @@ def wait_until_connected(page: Page, timeout: float = TIMEOUT_MS) -> None:
     expect(page.locator("#chat-status")).to_have_attribute("data-state", "open", timeout=timeout)
 
 
-def say(page: Page, text: str) -> None:
-    """Type text into the message box and press Enter, as a user would."""
-    box = page.locator("#chat-message-input")
-    box.fill(text)
-    box.press("Enter")
-    # The page empties the box once the message is on the socket
-    expect(box).to_have_value("")
-
-
-def messages(page: Page):
-    return page.locator("#chat-log li.message .text")
-
-
 def test_two_users_in_one_room_both_see_a_message(start_chat_server, new_context):
     """A message typed by one user in demoroom appears in both users' logs."""
     server = start_chat_server()
     alice = open_room(new_context(), server)
     bob = open_room(new_context(), server)
 
-    say(alice, "hogehoge")
+    say_in_page(alice, "hogehoge")
 
     expect(messages(alice)).to_have_text(["hogehoge"])
     expect(messages(bob)).to_have_text(["hogehoge"])
@@ -94,11 +75,11 @@ def test_a_user_in_another_room_does_not_receive_the_message(start_chat_server, 
     bob = open_room(new_context(), server)
     carol = open_room(new_context(), server, "otherroom")
 
-    say(alice, "hogehoge")
+    say_in_page(alice, "hogehoge")
     expect(messages(bob)).to_have_text(["hogehoge"])
     # Carol's own message arriving proves her socket is live; anything sent to her before it
     # (such as a leaked "hogehoge") would already be in her log
-    say(carol, "fugafuga")
+    say_in_page(carol, "fugafuga")
     expect(messages(carol)).to_have_text(["fugafuga"])
     expect(messages(bob)).to_have_text(["hogehoge"])
 
@@ -116,9 +97,9 @@ def test_japanese_room_name_from_the_index_page(start_chat_server, new_context):
     expect(alice.locator("#chat-status")).to_have_text("Connected to 雑談")
     bob = open_room(new_context(), server, "雑談")
 
-    say(alice, "こんにちは")
+    say_in_page(alice, "こんにちは")
     expect(messages(bob)).to_have_text(["こんにちは"])
-    say(bob, "やあ")
+    say_in_page(bob, "やあ")
     expect(messages(alice)).to_have_text(["こんにちは", "やあ"])
 
 
@@ -129,7 +110,7 @@ def test_html_in_a_message_is_shown_as_text(start_chat_server, new_context):
     bob = open_room(new_context(), server)
     markup = '<img src=x onerror="window.__pwned=1"><b>bold</b>'
 
-    say(alice, markup)
+    say_in_page(alice, markup)
 
     for page in (bob, alice):
         expect(messages(page)).to_have_count(1)
@@ -179,7 +160,7 @@ def test_room_page_reconnects_after_a_server_restart(start_chat_server, new_cont
     expect(status).to_have_text("Connected to demoroom")
     bob = open_room(new_context(), restarted)
 
-    say(alice, "hogehoge")
+    say_in_page(alice, "hogehoge")
     expect(messages(bob)).to_have_text(["hogehoge"])
     # Alice hears her own message too: her new socket has joined the room's group again
     expect(messages(alice)).to_have_text(["hogehoge"])
@@ -191,7 +172,7 @@ def test_chat_log_still_answers_the_tutorials_value(start_chat_server, new_conte
     alice = open_room(new_context(), server)
     bob = open_room(new_context(), server)
 
-    say(alice, "hogehoge")
+    say_in_page(alice, "hogehoge")
     expect(messages(bob)).to_have_text(["hogehoge"])
 
     assert "hogehoge\n" in bob.eval_on_selector("#chat-log", "el => el.value")
@@ -202,8 +183,8 @@ def test_reloading_the_page_shows_the_history(start_chat_server, new_context):
     """The room keeps its messages: a reload (or a new visitor) shows them, with authors."""
     server = start_chat_server()
     alice = open_room(new_context(), server)
-    say(alice, "hogehoge")
-    say(alice, "fugafuga")
+    say_in_page(alice, "hogehoge")
+    say_in_page(alice, "fugafuga")
     expect(messages(alice)).to_have_text(["hogehoge", "fugafuga"])
     name = alice.locator("#chat-identity strong").text_content()
 
@@ -220,19 +201,19 @@ def test_messages_sent_while_the_page_was_cut_off_appear_once(start_chat_server,
     first, second = start_chat_server(), start_chat_server()
     alice = open_room(new_context(), first)
     bob = open_room(new_context(), second)
-    say(bob, "before")
+    say_in_page(bob, "before")
     expect(messages(alice)).to_have_text(["before"])
 
     first.kill()
     expect(alice.locator("#chat-status[data-state=closed]")).to_be_visible()
     for text in ("while you were away", "and this"):
-        say(bob, text)
+        say_in_page(bob, text)
     expect(messages(bob)).to_have_text(["before", "while you were away", "and this"])
 
     start_chat_server(port=first.port)
     wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
     expect(messages(alice)).to_have_text(["before", "while you were away", "and this"])
-    say(alice, "back")
+    say_in_page(alice, "back")
     expect(messages(bob)).to_have_text(["before", "while you were away", "and this", "back"])
     expect(messages(alice)).to_have_text(["before", "while you were away", "and this", "back"])
 
@@ -277,8 +258,8 @@ def test_a_signed_up_user_and_a_guest_chat(start_chat_server, new_context):
     bob_name = bob.locator("#chat-identity strong").text_content()
     assert bob_name.startswith("guest-")
 
-    say(alice, "hogehoge")
-    say(bob, "fugafuga")
+    say_in_page(alice, "hogehoge")
+    say_in_page(bob, "fugafuga")
     for page in (alice, bob):
         expect(messages(page)).to_have_text(["hogehoge", "fugafuga"])
         expect(page.locator("#chat-log li.message .author")).to_have_text(["alice", bob_name])
@@ -290,7 +271,7 @@ def test_the_page_says_when_redis_is_gone_and_recovers(start_chat_server, new_co
     try:
         server = start_chat_server(redis=redis.url)
         alice = open_room(new_context(), server)
-        say(alice, "before")
+        say_in_page(alice, "before")
         expect(messages(alice)).to_have_text(["before"])
 
         redis.stop()
@@ -300,7 +281,7 @@ def test_the_page_says_when_redis_is_gone_and_recovers(start_chat_server, new_co
 
         redis.start()
         wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
-        say(alice, "after")
+        say_in_page(alice, "after")
         expect(messages(alice)).to_have_text(["before", "after"])
     finally:
         redis.stop()
@@ -310,7 +291,7 @@ def test_a_long_absence_comes_back_in_pages(start_chat_server, new_context, chat
     """More than two pages of history missed: the page asks page after page, shows each once."""
     server = start_chat_server()
     alice = open_room(new_context(), server, "paging")
-    say(alice, "before")
+    say_in_page(alice, "before")
     expect(messages(alice)).to_have_text(["before"])
     server.stop()
 

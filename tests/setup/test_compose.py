@@ -5,13 +5,13 @@ has the compose plugin, one more test has it validate the file against the Compo
 """
 
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+from workbook import REPO_DIR
+
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 DOCKERFILE = REPO_DIR / "Dockerfile"
 REQUIREMENTS = REPO_DIR / "requirements.txt"

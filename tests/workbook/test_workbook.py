@@ -16,7 +16,7 @@ import pytest
 
 import workbook.__main__ as workbook_command
 import workbook.redis_server as wredis
-from tests.conftest import require
+from tests.helpers import require
 from workbook import (
     CHATPROJECT_DIR,
     BackgroundServer,

@@ -3,16 +3,7 @@
 import pytest
 
 from chat.limits import BURST, MESSAGES_PER_SECOND, RateLimit
-
-
-class FakeClock:
-    """A monotonic clock that moves only when a test moves it."""
-
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import FakeClock
 
 
 @pytest.fixture

@@ -1,0 +1,113 @@
+"""What tests in several folders share: the rule for a missing dependency, a chat socket
+in-process, a clock the test moves, and the browser. Test modules import from here, never
+from each other or from a conftest."""
+
+import os
+from contextlib import asynccontextmanager
+from urllib.parse import quote
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from playwright.sync_api import Locator, Page, expect
+
+from chatproject.environment import env_flag
+
+IN_CI = env_flag("CI", False)
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip (locally) or fail (under CI=true) unless condition holds.
+
+    A test that can silently skip in CI is a test that does not exist.
+    """
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason}; under CI=true a missing dependency fails the run")
+    pytest.skip(reason)
+
+
+# A chat socket in-process, through the whole ASGI application daphne serves
+
+# The Origin of a page the chat serves (ALLOWED_HOSTS), as a browser would send it
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def socket_path(room: str) -> str:
+    return f"/ws/chat/{quote(room)}/"
+
+
+async def join(room: str, headers=(ORIGIN,)) -> WebsocketCommunicator:
+    """A connected socket in room (the test fails if the chat refuses it)."""
+    # Imported when first used: importing it sets up the chat and logs its channel layer,
+    # which the tests of other folders do not need
+    from chatproject.asgi import application
+
+    communicator = WebsocketCommunicator(application, socket_path(room), headers=list(headers))
+    connected, _ = await communicator.connect()
+    assert connected, f"could not join {room!r}"
+    return communicator
+
+
+@asynccontextmanager
+async def users(*rooms: str):
+    """Join each room as a separate user; everyone disconnects afterwards, pass or fail."""
+    communicators = []
+    try:
+        for room in rooms:
+            communicators.append(await join(room))
+        yield communicators
+    finally:
+        for communicator in communicators:
+            await communicator.disconnect()
+
+
+async def say(communicator: WebsocketCommunicator, message: str) -> None:
+    await communicator.send_json_to({"message": message})
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test moves it."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# The browser: Debian's Chromium (browser downloads are impossible here); CHROMIUM points
+# elsewhere
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# How long a browser test waits for any one thing on a page
+TIMEOUT_MS = 10_000
+
+
+def require_chromium() -> None:
+    require(
+        os.access(CHROMIUM, os.X_OK),
+        f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)",
+    )
+
+
+def say_in_page(page: Page, text: str) -> None:
+    """Type text into the room page's message box and press Enter, as a user would."""
+    box = page.locator("#chat-message-input")
+    box.fill(text)
+    box.press("Enter")
+    # The page empties the box once the message is on the socket
+    expect(box).to_have_value("")
+
+
+def messages(page: Page) -> Locator:
+    """The texts of the chat messages the room page shows."""
+    return page.locator("#chat-log li.message .text")

@@ -1,0 +1,77 @@
+"""The workbook's chat client against a real WebSocket server in the test's event loop."""
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.server import serve
+
+from workbook import free_port
+from workbook.chat_client import join, next_frame, room_url
+
+
+class Server:
+    """Stands in for a started chat server: what join() reads of one is its port and url."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def frames_server():
+    """A WebSocket server that records each handshake and sends the frames it is given."""
+    handshakes, to_send = [], []
+
+    async def handler(websocket):
+        handshakes.append(websocket.request)
+        for frame in to_send:
+            await websocket.send(json.dumps(frame))
+        await websocket.wait_closed()
+
+    port = free_port()
+    async with serve(handler, "127.0.0.1", port):
+        yield Server(port), handshakes, to_send
+
+
+def test_room_url_quotes_the_room_and_keeps_the_query():
+    """Any room name is a valid URL path segment; the query string follows as given."""
+    url = room_url(Server(8001), "雑談 room", "after=0&presence=1")
+    assert url == "ws://127.0.0.1:8001/ws/chat/%E9%9B%91%E8%AB%87%20room/?after=0&presence=1"
+    assert room_url(Server(8001), "demoroom") == "ws://127.0.0.1:8001/ws/chat/demoroom/"
+
+
+async def test_join_sends_the_pages_origin_and_cookie(frames_server):
+    """The server sees the Origin of its own pages and the session cookie given."""
+    server, handshakes, _ = frames_server
+    async with join(server, "demoroom", "presence=1", cookie="sessionid=abc"):
+        pass
+    request = handshakes[0]
+    assert request.path == "/ws/chat/demoroom/?presence=1"
+    assert request.headers["Origin"] == server.url
+    assert request.headers["Cookie"] == "sessionid=abc"
+
+
+async def test_next_frame_skips_other_types_and_values(frames_server):
+    """Frames of other types, or without the values asked for, are read past."""
+    server, _, to_send = frames_server
+    to_send += [
+        {"type": "presence", "users": ["alice"]},
+        {"type": "message", "message": "one"},
+        {"type": "presence", "users": ["alice", "bob"]},
+        {"type": "message", "message": "two"},
+    ]
+    async with join(server, "demoroom") as websocket:
+        assert (await next_frame(websocket))["message"] == "one"
+        both = await next_frame(websocket, "presence", users=["alice", "bob"])
+        assert both["users"] == ["alice", "bob"]
+        assert (await next_frame(websocket, kind=None))["message"] == "two"
+
+
+async def test_next_frame_gives_up_after_its_timeout(frames_server):
+    """With nothing of that type coming, the read ends with TimeoutError, not a hang."""
+    server, _, to_send = frames_server
+    to_send.append({"type": "presence", "users": []})
+    async with join(server, "demoroom") as websocket:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(next_frame(websocket, "history", timeout=0.2), 5)

@@ -1,6 +1,6 @@
 """What tests in several folders share: the rule for a missing dependency, a chat socket
-in-process, a clock the test moves, and the browser. Test modules import from here, never
-from each other or from a conftest."""
+in-process, an echo app, a clock the test moves, and the browser. Test modules import from
+here, never from each other or from a conftest."""
 
 import os
 from contextlib import asynccontextmanager
@@ -64,6 +64,15 @@ async def users(*rooms: str):
 
 async def say(communicator: WebsocketCommunicator, message: str) -> None:
     await communicator.send_json_to({"message": message})
+
+
+async def echo_app(scope, receive, send):
+    """An ASGI WebSocket app that accepts and sends every text back as it came."""
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        else:
+            await send({"type": "websocket.send", "text": event["text"]})
 
 
 class FakeClock:

@@ -7,6 +7,7 @@ import urllib.request
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.helpers import echo_app
 from workbook.callables import (
     call_asgi,
     call_wsgi,
@@ -33,14 +34,6 @@ async def asgi_app(scope, receive, send):
     await receive()
     await send({"type": "http.response.start", "status": 200, "headers": TEXT_PLAIN})
     await send({"type": "http.response.body", "body": scope["path"].encode()})
-
-
-async def echo_app(scope, receive, send):
-    while (event := await receive())["type"] != "websocket.disconnect":
-        if event["type"] == "websocket.connect":
-            await send({"type": "websocket.accept"})
-        else:
-            await send({"type": "websocket.send", "text": event["text"]})
 
 
 def fetch(url: str) -> bytes:

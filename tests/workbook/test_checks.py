@@ -1,6 +1,7 @@
 """Exercise checks: verdicts in plain words, and a hard failure only for solutions."""
 
 import ast
+import inspect
 import os
 import subprocess
 import sys
@@ -9,6 +10,11 @@ import pytest
 
 from workbook import REPO_DIR
 from workbook.checks import ExerciseFailed, Mistake, acheck_answer, check_answer
+from workbook.exercises.consumers import check_shout_consumer
+from workbook.exercises.load import check_p99
+from workbook.exercises.persistence import check_merge_history, check_present_users
+from workbook.exercises.wire import check_accept
+from workbook.exercises.wsgi_asgi import check_hello_app, check_reverse_app, check_shout_app
 
 
 def no_key(answer: object) -> None:
@@ -117,3 +123,30 @@ def test_the_workbook_judges_without_assert():
         if isinstance(node, ast.Assert)
     ]
     assert asserts == []
+
+
+# Exercise checks, each with what its notebook passes besides the answer
+EXERCISE_CHECKS = [
+    (check_hello_app, ()),
+    (check_shout_app, ()),
+    (check_reverse_app, ()),
+    (check_shout_consumer, ()),
+    (check_accept, ()),
+    (check_merge_history, ()),
+    (check_present_users, ({"type": "presence", "users": ["alice"]},)),
+    (check_p99, ([1.0, 2.0, 3.0],)),
+]
+
+
+@pytest.mark.parametrize(
+    ("exercise_check", "arguments"),
+    EXERCISE_CHECKS,
+    ids=[exercise_check.__name__ for exercise_check, _ in EXERCISE_CHECKS],
+)
+async def test_an_untouched_exercise_is_not_done_yet(exercise_check, arguments, capsys):
+    """An answer still None says so, in every exercise's check, and Run All goes on."""
+    verdict = exercise_check(None, *arguments)
+    if inspect.isawaitable(verdict):
+        verdict = await verdict
+    assert not verdict
+    assert "✗ Not yet: the answer is still None" in capsys.readouterr().out

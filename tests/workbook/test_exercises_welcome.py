@@ -31,8 +31,9 @@ class TestReplyFrame:
         ("answer", "says"),
         [
             ('{"message": "hello"}', "json.loads"),
-            ({**FRAME, "room": "demoroom"}, "from room 'demoroom'"),
-            ({**FRAME, "message": "bye"}, "the message is 'bye'"),
+            ({**FRAME, "room": "demoroom"}, "from room 'demoroom', not '雑談'"),
+            ({**FRAME, "message": "bye"}, "carries 'bye', not 'hello'"),
+            (["hello"], "a list, not a dict"),
         ],
     )
     def test_wrong_answers_are_explained(self, answer, says, capsys):

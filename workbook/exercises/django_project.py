@@ -4,6 +4,7 @@ from pathlib import Path
 
 from ..checks import Mistake, Verdict, check_answer
 from ..workspace import ProjectError, in_project, resolve_urls
+from .frames import find_frame_mistake
 
 ASGI_PATH = "asgi_test.asgi.application"
 SETTINGS = "asgi_test.settings"
@@ -106,17 +107,9 @@ def check_room_url(project_dir: Path, must_pass: bool = False) -> Verdict:
 def check_shared_message(answer: object, message: str, must_pass: bool = False) -> Verdict:
     """Exercise 02.3: what a second socket in the room received, parsed with json.loads."""
 
-    def find_mistake(frame: object) -> None:
-        if isinstance(frame, str | bytes):
-            raise Mistake("that is the frame's raw text; parse it with json.loads()")
-        if not isinstance(frame, dict):
-            raise Mistake(f"the answer is a {type(frame).__name__}, not a dict")
-        if frame.get("message") != message:
-            raise Mistake(f"the frame carries {frame.get('message')!r}, not {message!r}")
-
     return check_answer(
         answer,
-        find_mistake,
+        lambda frame: find_frame_mistake(frame, message),
         must_pass,
         hint=f"send {message!r} on one socket and receive on the other, in the same room",
         well_done=f"Correct: the room's group sent {message!r} to the other socket too.",

@@ -3,6 +3,7 @@
 import redis
 
 from ..checks import Mistake, Verdict, check_answer
+from .frames import find_frame_mistake
 
 
 def check_redis_version(answer: object, redis_url: str, must_pass: bool = False) -> Verdict:
@@ -28,17 +29,9 @@ def check_redis_version(answer: object, redis_url: str, must_pass: bool = False)
 def check_reply_frame(answer: object, room: str, message: str, must_pass: bool = False) -> Verdict:
     """Exercise 00.2: the parsed frame the chat sent back for a message in a room."""
 
-    def find_mistake(frame: object) -> None:
-        if not isinstance(frame, dict):
-            raise Mistake(f"reply is a {type(frame).__name__}; use json.loads()")
-        if frame.get("room") != room:
-            raise Mistake(f"the frame is from room {frame.get('room')!r}")
-        if frame.get("message") != message:
-            raise Mistake(f"the message is {frame.get('message')!r}")
-
     return check_answer(
         answer,
-        find_mistake,
+        lambda frame: find_frame_mistake(frame, message, room),
         must_pass,
         hint=f'send {{"message": "{message}"}} in room {room} and json.loads() what comes back',
     )

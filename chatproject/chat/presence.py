@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio
-from channels_redis.utils import create_pool
 from django.conf import settings
 from django.core.signals import setting_changed
 
@@ -114,10 +113,11 @@ class RedisPresence:
 
     prefix = "chat:presence:"
 
-    def __init__(self, host: dict, ttl: float = DEFAULT_TTL) -> None:
+    def __init__(self, host: dict, ttl: float = DEFAULT_TTL, connections: int = 100) -> None:
         # A host as settings.CHAT_REDIS describes it, the channel layer's own
         self.host = host
         self.ttl = ttl
+        self.connections = connections
         # One client per event loop: a redis.asyncio connection belongs to the loop it was
         # made in (daphne has one loop; tests make one per test)
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -125,9 +125,17 @@ class RedisPresence:
     def _client(self) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            # The pool the channel layer would make: same address, timeouts and size
-            self._clients[loop] = redis.asyncio.Redis(connection_pool=create_pool(self.host))
+            self._clients[loop] = redis.asyncio.Redis(connection_pool=self._pool())
         return self._clients[loop]
+
+    def _pool(self) -> redis.asyncio.BlockingConnectionPool:
+        """The layer's connections to the host, but a burst of updates waits for one of
+        self.connections instead of opening more (see settings.CHAT_REDIS)."""
+        options = {key: value for key, value in self.host.items() if key != "address"}
+        options["max_connections"] = self.connections
+        # A command waits for a connection as long as for a reply
+        options["timeout"] = options.get("socket_timeout")
+        return redis.asyncio.BlockingConnectionPool.from_url(self.host["address"], **options)
 
     async def _update(self, action: str, room: str, socket: str, name: str) -> Snapshot:
         keys = [f"{self.prefix}{room}", f"{self.prefix}{room}:version"]
@@ -194,14 +202,15 @@ def presence_store() -> PresenceStore:
     if _store is None:
         ttl = getattr(settings, "CHAT_PRESENCE_TTL", DEFAULT_TTL)
         host = getattr(settings, "CHAT_REDIS", None)
-        _store = RedisPresence(host, ttl) if host else LocalPresence(ttl)
+        connections = settings.CHAT_REDIS_PRESENCE_CONNECTIONS
+        _store = RedisPresence(host, ttl, connections) if host else LocalPresence(ttl)
     return _store
 
 
 def forget_store(setting: str, **kwargs) -> None:
     """Settings changed (in a test): the next presence_store() follows them."""
     global _store
-    if setting in ("CHAT_REDIS", "CHAT_PRESENCE_TTL"):
+    if setting in ("CHAT_REDIS", "CHAT_REDIS_PRESENCE_CONNECTIONS", "CHAT_PRESENCE_TTL"):
         _store = None
 
 

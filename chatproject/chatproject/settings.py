@@ -117,24 +117,33 @@ if CHAT_CHANNEL_LAYER not in (*redis_backends, "memory"):
     )
 
 # The chat's one Redis connection, for the channel layer and presence alike (None: the chat
-# uses no Redis). It is a host as channels_redis takes it: both make their connection pool
-# from it with channels_redis.utils.create_pool, whose other keys go to redis-py.
+# uses no Redis). It is a host as channels_redis takes it: the layer makes its connection
+# pool from it, and presence a smaller pool of the same connections (chat/presence.py); the
+# keys but "address" go to redis-py.
+#
+# How many connections, per process and event loop, is one decision for both. Each command
+# in flight holds a connection, and a thousand sockets joining or leaving at once send a
+# thousand presence updates (and, without a hub, group_adds) together. Presence's pool
+# makes a burst wait its turn: CHAT_REDIS_PRESENCE_CONNECTIONS, 100, serve it, where opening
+# a thousand cost three times the CPU of a thousand sockets leaving, and 12 MB kept. The
+# layer's pool cannot wait (channels_redis refuses a command past its size, "Too many
+# connections"), so its size covers the largest burst: 1,000. Three server processes then
+# use at most 3,300 of Redis's default maxclients of 10,000.
+CHAT_REDIS_PRESENCE_CONNECTIONS = 100
 if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
     CHAT_REDIS = {
         "address": REDIS_URL,
         # redis-py 8 gives up on a reply after 5 s by default: the very time
         # RedisChannelLayer's receive() waits at Redis (BZPOPMIN) for a message, so idle
         # consumers would fail every few seconds. A server too busy to read a reply for a
-        # few seconds is not a Redis outage either.
+        # few seconds is not a Redis outage either; one that cannot be reached in as long
+        # is.
         "socket_timeout": 10,
+        "socket_connect_timeout": 10,
         # After Redis restarts, pooled connections are dead: one immediate retry on a new
         # connection, instead of failing that socket
         "retry_on_error": [redis.exceptions.ConnectionError],
-        # Connections per pool, that is per process, event loop and client (the layer,
-        # presence). Each command in flight holds one: a burst of 1,000 joining sockets has
-        # up to 1,000 presence updates, and group_adds without a hub, at once. redis-py's
-        # default of 100 refused the 101st ("Too many connections"). Three server
-        # processes at most use 6,000 of Redis's default maxclients of 10,000.
+        # The layer's pool (see above)
         "max_connections": 1000,
         # redis-py looks its own version up in the installed packages' metadata for every
         # new connection, milliseconds each; a burst of joins opens dozens. Looked up

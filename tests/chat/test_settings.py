@@ -53,7 +53,14 @@ def layer_of(**env: str) -> tuple[str, list[str], str, str]:
     return (*json.loads(result.stdout), result.stderr)
 
 
-HOST_KEYS = ["address", "driver_info", "max_connections", "retry_on_error", "socket_timeout"]
+HOST_KEYS = [
+    "address",
+    "driver_info",
+    "max_connections",
+    "retry_on_error",
+    "socket_connect_timeout",
+    "socket_timeout",
+]
 
 
 @pytest.mark.parametrize(

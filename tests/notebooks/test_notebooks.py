@@ -2,6 +2,8 @@
 
 import contextlib
 import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -116,3 +118,24 @@ def test_runs_twice_and_cleans_up(path, tmp_path, run_times):
         leftover = [" ".join(filter(None, process.cmdline())) for process in survivors]
         kill_all(survivors)
         assert not survivors, f"left running after the kernel ended: {leftover}"
+
+
+def test_the_leak_check_counts_only_the_runs_own_processes(tmp_path):
+    """The run's marker, or the run's folder on the command line, makes a process the run's;
+    a server that someone else starts meanwhile, however it is named, is not."""
+    run_id = uuid.uuid4().hex
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    started = [
+        subprocess.Popen(sleeper, env={**os.environ, "WORKBOOK_TEST_RUN": run_id}),
+        # As a notebook's Redis: its --dir is inside the run's folder
+        subprocess.Popen([*sleeper, "redis-server", "--dir", str(tmp_path / "redis")]),
+        # Another checkout's daphne and Redis
+        subprocess.Popen([*sleeper, "daphne", "--dir", f"{tmp_path}-other/redis"]),
+    ]
+    try:
+        found = {process.pid for process in processes_started_by(run_id, tmp_path)}
+        assert [process.pid in found for process in started] == [True, True, False]
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()

@@ -49,7 +49,7 @@ class Scenario:
 # The 1000-listener flood is the longest run of all (1000 handshakes, then 30,000 deliveries),
 # so only the baseline, the chat as built, its fastest server and the ceiling take it. Every
 # configuration meets 1000 listeners at 1 message a second: drops, latency, idle memory.
-# The README gives the time this plan takes.
+# benchmarks/README.md gives the time this plan takes.
 AT_SCALE = ("blog", "chat", "chat-uvicorn", "chat-uvicorn-pubsub", "raw")
 FULL = [
     Scenario(10, 1000),

@@ -56,27 +56,31 @@ def wait_until_connected(page: Page, timeout: float = TIMEOUT_MS) -> None:
     expect(page.locator("#chat-status")).to_have_attribute("data-state", "open", timeout=timeout)
 
 
+def two_users(new_context, server, room: str = "demoroom") -> tuple[Page, Page]:
+    """Two users in room, each in a browser context (cookies, sockets) of their own."""
+    return open_room(new_context(), server, room), open_room(new_context(), server, room)
+
+
+def say_first(sender: Page, text: str, *readers: Page) -> None:
+    """sender says the room's first message; each reader's log then shows it, and only it."""
+    say_in_page(sender, text)
+    for reader in readers:
+        expect(messages(reader)).to_have_text([text])
+
+
 def test_two_users_in_one_room_both_see_a_message(start_chat_server, new_context):
     """A message typed by one user in demoroom appears in both users' logs."""
-    server = start_chat_server()
-    alice = open_room(new_context(), server)
-    bob = open_room(new_context(), server)
-
-    say_in_page(alice, "hogehoge")
-
-    expect(messages(alice)).to_have_text(["hogehoge"])
-    expect(messages(bob)).to_have_text(["hogehoge"])
+    alice, bob = two_users(new_context, start_chat_server())
+    say_first(alice, "hogehoge", alice, bob)
 
 
 def test_a_user_in_another_room_does_not_receive_the_message(start_chat_server, new_context):
     """A user in another room sees only that room's messages, never demoroom's."""
     server = start_chat_server()
-    alice = open_room(new_context(), server)
-    bob = open_room(new_context(), server)
+    alice, bob = two_users(new_context, server)
     carol = open_room(new_context(), server, "otherroom")
 
-    say_in_page(alice, "hogehoge")
-    expect(messages(bob)).to_have_text(["hogehoge"])
+    say_first(alice, "hogehoge", bob)
     # Carol's own message arriving proves her socket is live; anything sent to her before it
     # (such as a leaked "hogehoge") would already be in her log
     say_in_page(carol, "fugafuga")
@@ -105,9 +109,7 @@ def test_japanese_room_name_from_the_index_page(start_chat_server, new_context):
 
 def test_html_in_a_message_is_shown_as_text(start_chat_server, new_context):
     """Markup in a message appears as literal text and is never run or rendered."""
-    server = start_chat_server()
-    alice = open_room(new_context(), server)
-    bob = open_room(new_context(), server)
+    alice, bob = two_users(new_context, start_chat_server())
     markup = '<img src=x onerror="window.__pwned=1"><b>bold</b>'
 
     say_in_page(alice, markup)
@@ -160,20 +162,14 @@ def test_room_page_reconnects_after_a_server_restart(start_chat_server, new_cont
     expect(status).to_have_text("Connected to demoroom")
     bob = open_room(new_context(), restarted)
 
-    say_in_page(alice, "hogehoge")
-    expect(messages(bob)).to_have_text(["hogehoge"])
     # Alice hears her own message too: her new socket has joined the room's group again
-    expect(messages(alice)).to_have_text(["hogehoge"])
+    say_first(alice, "hogehoge", bob, alice)
 
 
 def test_chat_log_still_answers_the_tutorials_value(start_chat_server, new_context):
     """#chat-log.value reads like the tutorial's textarea: one line per message."""
-    server = start_chat_server()
-    alice = open_room(new_context(), server)
-    bob = open_room(new_context(), server)
-
-    say_in_page(alice, "hogehoge")
-    expect(messages(bob)).to_have_text(["hogehoge"])
+    alice, bob = two_users(new_context, start_chat_server())
+    say_first(alice, "hogehoge", bob)
 
     assert "hogehoge\n" in bob.eval_on_selector("#chat-log", "el => el.value")
     assert bob.eval_on_selector("#chat-log", "el => el.value") == "hogehoge\n"
@@ -222,8 +218,7 @@ def test_who_is_here_and_who_is_typing(start_chat_server, new_context):
     """Both names are listed; Bob sees Alice typing until her message arrives."""
     server = start_chat_server()
     # A room of its own: servers stopped by other tests leave entries for CHAT_PRESENCE_TTL
-    alice = open_room(new_context(), server, "who-is-here")
-    bob = open_room(new_context(), server, "who-is-here")
+    alice, bob = two_users(new_context, server, "who-is-here")
     alice_name = alice.locator("#chat-identity strong").text_content()
     bob_name = bob.locator("#chat-identity strong").text_content()
     both = sorted([alice_name, bob_name])

@@ -19,6 +19,7 @@ from django.conf import settings
 
 from . import frames
 from .authors import author_for
+from .counters import count
 from .history import RoomHistory
 from .hub import Delivery, HubConsumer
 from .limits import RateLimit
@@ -93,7 +94,10 @@ class ChatConsumer(HubConsumer):
         if not self.rate_limit.allow():
             limit = f"at most {self.rate_limit.rate:g} messages a second"
             await self.refuse(
-                frames.BadFrame(f"too many messages ({limit}); this one was not sent")
+                frames.BadFrame(
+                    f"too many messages ({limit}); this one was not sent",
+                    code=frames.RATE_LIMITED,
+                )
             )
             return
 
@@ -125,15 +129,20 @@ class ChatConsumer(HubConsumer):
 
     async def send_history(self, request: frames.HistoryRequest, limited: bool = False) -> None:
         if limited and not self.history_limit.allow():
-            await self.refuse(frames.BadFrame("too many history requests; wait a moment"))
+            await self.refuse(
+                frames.BadFrame(
+                    "too many history requests; wait a moment", code=frames.HISTORY_LIMITED
+                )
+            )
             return
         await self.send(text_data=await self.history.page(request))
 
     async def refuse(self, bad: frames.BadFrame) -> None:
         """Answer a bad frame only to its sender: an error frame, then a close if it must."""
         logger.info("Refused a frame in room %r: %s", self.room_name, bad)
+        count(bad.code)
         # The error frame comes first because daphne does not pass close reasons on
-        await self.send(text_data=frames.error_frame(str(bad)))
+        await self.send(text_data=frames.error_frame(str(bad), bad.code))
         if bad.close_code is not None:
             await self.close(code=bad.close_code)
 

@@ -22,6 +22,16 @@ MAX_FRAME_LENGTH = 64 * 1024
 # a message passes its own limit (1 MiB by default).
 CLOSE_MESSAGE_TOO_BIG = 4009
 
+# Every error frame carries one of these codes. The words may change; a code never does, so
+# a client (or a test) decides on the code. The same codes count what the chat refused or
+# dropped (chat/counters.py).
+BAD_FRAME = "bad_frame"  # the frame itself is wrong: fix it, do not resend it as it is
+TOO_BIG = "too_big"  # over MAX_FRAME_LENGTH; the socket closes with 4009
+RATE_LIMITED = "rate_limited"  # over the message budget: not sent, send it again later
+HISTORY_LIMITED = "history_limited"  # over the history budget: ask again later
+UNAVAILABLE = "unavailable"  # Redis is out of reach: reconnect with backoff (retry)
+FELL_BEHIND = "fell_behind"  # the client stopped reading: reconnect and catch up (retry)
+
 
 # Most messages one history frame carries; a client asks again for the rest ("more": true)
 HISTORY_PAGE_SIZE = 200
@@ -47,9 +57,10 @@ class Typing:
 class BadFrame(ValueError):
     """A client frame the chat refuses. ``close_code`` is set when the socket must close."""
 
-    def __init__(self, reason: str, close_code: int | None = None) -> None:
+    def __init__(self, reason: str, close_code: int | None = None, code: str = BAD_FRAME) -> None:
         super().__init__(reason)
         self.close_code = close_code
+        self.code = code
 
 
 def read_client_frame(text_data: str | None) -> str | HistoryRequest | Typing:
@@ -104,6 +115,7 @@ def _read_json_object(text_data: str | None) -> dict:
         raise BadFrame(
             f"frame too big ({len(text_data)} characters; the limit is {MAX_FRAME_LENGTH})",
             CLOSE_MESSAGE_TOO_BIG,
+            TOO_BIG,
         )
     return _parse_json_object(text_data)
 
@@ -153,9 +165,9 @@ def encode(frame: dict) -> str:
     return json.dumps(frame, ensure_ascii=False)
 
 
-def error_frame(reason: str, retry: bool = False) -> str:
+def error_frame(reason: str, code: str = BAD_FRAME, retry: bool = False) -> str:
     """An error for one client; retry says the server's trouble, not the client's frame."""
-    frame = {"type": "error", "error": reason}
+    frame = {"type": "error", "code": code, "error": reason}
     if retry:
         frame["retry"] = True
     return encode(frame)

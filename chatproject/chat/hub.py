@@ -26,6 +26,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import frames
+from .counters import count
 from .outage import CLOSE_TRY_AGAIN_LATER, REDIS_ERRORS, UNAVAILABLE, outage
 
 logger = logging.getLogger(__name__)
@@ -298,19 +299,20 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def close_for_outage(self) -> None:
         """Tell the client that the room is out of reach, and close so that it retries."""
-        await self.close_to_retry(UNAVAILABLE)
+        await self.close_to_retry(UNAVAILABLE, frames.UNAVAILABLE)
 
     def fell_behind(self) -> None:
         """The hub gave up writing to this socket: its client should reconnect and catch up."""
         reason = "this connection fell behind the room; reconnect to catch up from history"
-        self.spawn(self.close_to_retry(reason))
+        self.spawn(self.close_to_retry(reason, frames.FELL_BEHIND))
 
-    async def close_to_retry(self, reason: str) -> None:
+    async def close_to_retry(self, reason: str, code: str) -> None:
+        count(code)
         try:
             if not self.accepted:
                 # Accept first: a refused handshake cannot say why
                 await self.accept()
-            await self.send(text_data=frames.error_frame(reason, retry=True))
+            await self.send(text_data=frames.error_frame(reason, code, retry=True))
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
         except Exception:  # the client may be gone already: nothing to tell
             logger.debug("Could not tell a client to retry: %s", reason, exc_info=True)

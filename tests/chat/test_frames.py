@@ -181,8 +181,9 @@ def test_history_frame_wraps_message_frames():
 
 
 def test_error_frame():
-    """An error frame is {"type": "error", "error": reason}."""
-    assert json.loads(error_frame("too many")) == {"type": "error", "error": "too many"}
+    """An error frame is {"type": "error", "code": code, "error": reason}."""
+    expected = {"type": "error", "code": "bad_frame", "error": "too many"}
+    assert json.loads(error_frame("too many")) == expected
 
 
 OVERLONG_ID = "9" * 5000
@@ -201,3 +202,15 @@ def test_overlong_digit_strings_are_bad_frames(read):
     """Thousands of digits are no message id: BadFrame, like any other bad value."""
     with pytest.raises(BadFrame, match="must be a message id"):
         read()
+
+
+def test_error_frames_carry_a_stable_code():
+    """A client decides on the code: refused frames say bad_frame, a frame too big too_big."""
+    with pytest.raises(BadFrame) as bad:
+        read_client_frame("[1]")
+    assert bad.value.code == "bad_frame"
+    with pytest.raises(BadFrame) as big:
+        read_client_frame(" " * (MAX_FRAME_LENGTH + 1))
+    assert big.value.code == "too_big"
+    retry = json.loads(error_frame("Redis is away", "unavailable", retry=True))
+    assert retry["code"] == "unavailable" and retry["retry"] is True

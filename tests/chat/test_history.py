@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from chat import consumers, frames, history
 from chat.authors import SESSION_KEY, Author
+from chat.counters import counted
 from chat.limits import BURST, MESSAGES_PER_SECOND, RateLimit
 from chat.models import Message
 from chatproject.asgi import application
@@ -348,13 +349,14 @@ async def flood(sender: WebsocketCommunicator, count: int) -> tuple[list[str], l
     frames_back = [await sender.receive_json_from(timeout=2) for _ in range(count)]
     assert await sender.receive_nothing(timeout=0.2)
     texts = [frame["message"] for frame in frames_back if frame["type"] == "message"]
-    errors = [frame["error"] for frame in frames_back if frame["type"] == "error"]
-    return texts, errors
+    errors = [frame for frame in frames_back if frame["type"] == "error"]
+    return texts, [error["error"] for error in errors if error["code"] == "rate_limited"]
 
 
 class TestRateLimit:
     async def test_burst_passes_and_the_next_is_refused(self, clock):
-        """BURST + 1 messages at once: BURST reach the room and are saved; one error frame."""
+        """BURST + 1 messages at once: BURST reach the room and are saved; one error, counted."""
+        refused_before = counted("rate_limited")
         async with users("demoroom", "demoroom") as (alice, bob):
             texts, errors = await flood(alice, BURST + 1)
             heard = [(await receive(bob, "message"))["message"] for _ in range(BURST)]
@@ -362,6 +364,7 @@ class TestRateLimit:
         sent = [f"flood {n}" for n in range(BURST)]
         assert texts == heard == sent
         assert len(errors) == 1
+        assert counted("rate_limited") == refused_before + 1
         assert "too many messages" in errors[0]
         assert f"{MESSAGES_PER_SECOND:g} messages a second" in errors[0]
         assert [row["text"] for row in await saved_rows()] == sent

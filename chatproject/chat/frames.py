@@ -165,11 +165,18 @@ def encode(frame: dict) -> str:
     return json.dumps(frame, ensure_ascii=False)
 
 
-def error_frame(reason: str, code: str = BAD_FRAME, retry: bool = False) -> str:
-    """An error for one client; retry says the server's trouble, not the client's frame."""
+def error_frame(
+    reason: str, code: str = BAD_FRAME, retry: bool = False, retry_after: float | None = None
+) -> str:
+    """An error for one client; retry says the server's trouble, not the client's frame.
+
+    retry_after: the fewest seconds the client should wait before it tries again.
+    """
     frame = {"type": "error", "code": code, "error": reason}
     if retry:
         frame["retry"] = True
+    if retry_after is not None:
+        frame["retry_after"] = retry_after
     return encode(frame)
 
 

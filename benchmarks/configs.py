@@ -2,6 +2,7 @@
 and starts it as real processes."""
 
 import os
+import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,10 +46,12 @@ class Deployment:
 def chat_env(setup: Setup, layer: str) -> dict[str, str]:
     # The layer is always named, so that a CHAT_CHANNEL_LAYER in the caller's shell changes
     # nothing. DEBUG off, as in production: with it on, Django also records every query.
+    # Production refuses to start without a secret key: one for this run.
     return {
         "DJANGO_SQLITE_PATH": str(setup.database),
         "CHAT_CHANNEL_LAYER": layer,
         "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     }
 
 

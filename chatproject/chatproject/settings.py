@@ -1,9 +1,10 @@
 """Settings for the finished chat.
 
 Everything that differs between a laptop and a deployment comes from the environment:
-DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, REDIS_URL, CHAT_CHANNEL_LAYER,
-DATABASE_URL, CHAT_PROXY_PREFIX and CHAT_PROXY_HOSTS. The defaults suit a workshop laptop:
-debug on, only local hosts allowed.
+DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DJANGO_HTTPS, REDIS_URL,
+CHAT_CHANNEL_LAYER, DATABASE_URL, CHAT_PROXY_PREFIX and CHAT_PROXY_HOSTS. The defaults suit a
+workshop laptop: debug on, only local hosts allowed, a secret key of the checkout's own.
+A deployment (DJANGO_DEBUG=0) must bring its own key; SECURITY.md lists what else it sets.
 """
 
 import os
@@ -14,18 +15,54 @@ import redis.exceptions
 from django.core.exceptions import ImproperlyConfigured
 from redis.driver_info import DriverInfo
 
+from chatproject.checkout_key import checkout_secret_key
 from chatproject.environment import env_flag, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_flag("DJANGO_DEBUG", True)
 
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-workshop-only-set-DJANGO_SECRET_KEY-in-production"
-)
+# --- Safe when exposed (SECURITY.md) ---------------------------------------------------------
+# The secret key signs sessions, CSRF tokens and the guest-name cookie. Never a constant in
+# the repository: a deployment brings its own, a laptop makes one for its checkout.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY and DEBUG:
+    SECRET_KEY = checkout_secret_key(BASE_DIR / ".secret_key")  # git-ignored
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=0 needs DJANGO_SECRET_KEY: set it to a long random value of this "
+        "deployment's own, for example the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 # Also the list of Origins a WebSocket may come from (AllowedHostsOriginValidator)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+if not DEBUG and "*" in ALLOWED_HOSTS:
+    # Any Host header would be served, and any page's Origin would pass the socket's check
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS='*' is refused with DJANGO_DEBUG=0: name the host names the "
+        "chat is served at (chat.example.org)"
+    )
+
+# Served over HTTPS (DJANGO_HTTPS=1): cookies travel only over HTTPS, plain HTTP is
+# redirected. Off by default: a laptop serves plain http://127.0.0.1.
+HTTPS = env_flag("DJANGO_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
+# Behind a proxy that ends TLS, the proxy's header says the browser used https (for example
+# DJANGO_PROXY_SSL_HEADER=X-Forwarded-Proto). Only if the proxy sets it on every request and
+# drops the client's own: otherwise a client could claim https.
+PROXY_SSL_HEADER = os.environ.get("DJANGO_PROXY_SSL_HEADER", "")
+if PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+# HSTS: browsers refuse plain HTTP to this host for that many seconds. Opt-in, because it
+# cannot be taken back before it expires: start with 3600, then a year (31536000).
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))
+# Whether the domain's other hosts and the browsers' preload list should follow is the
+# domain owner's decision, not the chat's: check --deploy need not ask about them
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+# Error pages (DEBUG on) hide the passwords inside REDIS_URL and DATABASE_URL too
+DEFAULT_EXCEPTION_REPORTER_FILTER = "chatproject.redaction.URLPasswordFilter"
+# ---------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
     # First, so that "manage.py runserver" serves ASGI (Channels 4 no longer does this itself)

@@ -1,0 +1,42 @@
+"""Passwords inside URLs (REDIS_URL, DATABASE_URL) never reach an error page.
+
+Django's debug pages hide settings whose names sound secret (KEY, PASS, TOKEN …), but
+REDIS_URL and DATABASE_URL carry their password inside the value. The filter here blanks
+the password of every URL in the settings and in a traceback's variables, and keeps the
+rest (scheme, host, port), which is what someone reading the error needs.
+"""
+
+import re
+
+from django.views.debug import SafeExceptionReporterFilter
+
+# scheme://user:password@ — the password ends at the last "@" before the host
+_URL_PASSWORD = re.compile(r"(?P<start>\b[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^\s/?#]*@", re.I)
+
+
+def without_passwords(text: str) -> str:
+    """text with the password of every URL in it replaced by ***."""
+    return _URL_PASSWORD.sub(r"\g<start>***@", text)
+
+
+def cleansed(value):
+    """value with URL passwords blanked, inside dicts, lists and tuples too."""
+    if isinstance(value, str):
+        return without_passwords(value)
+    if isinstance(value, dict):
+        return {key: cleansed(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(cleansed(item) for item in value)
+    return value
+
+
+class URLPasswordFilter(SafeExceptionReporterFilter):
+    """Django's filter, and URL passwords blanked in settings and traceback variables."""
+
+    def cleanse_setting(self, key, value):
+        return cleansed(super().cleanse_setting(key, value))
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        # With DEBUG on, Django shows every variable as it is: passwords in URLs too
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        return [(name, cleansed(value)) for name, value in variables]

@@ -58,6 +58,7 @@ class PresenceStore(Protocol):
     async def join(self, room: str, socket: str, name: str) -> Snapshot: ...
     async def refresh(self, room: str, socket: str, name: str) -> Snapshot: ...
     async def leave(self, room: str, socket: str, name: str) -> Snapshot: ...
+    async def names(self, room: str) -> list[str]: ...
 
 
 def names_in(members) -> list[str]:
@@ -153,6 +154,10 @@ class RedisPresence:
     async def leave(self, room: str, socket: str, name: str) -> Snapshot:
         return await self._update("leave", room, socket, name)
 
+    async def names(self, room: str) -> list[str]:
+        """Who is in the room (a crashed process's ghosts too, until they expire)."""
+        return names_in(await self._client().zrange(f"{self.prefix}{room}", 0, -1))
+
 
 class LocalPresence:
     """Entries in this process, for the in-memory channel layer (one process only)."""
@@ -191,6 +196,10 @@ class LocalPresence:
 
     async def leave(self, room: str, socket: str, name: str) -> Snapshot:
         return self._update("leave", room, socket, name)
+
+    async def names(self, room: str) -> list[str]:
+        """Who is in the room (a crashed process's ghosts too, until they expire)."""
+        return names_in(self._entries.get(room, {}))
 
 
 _store: PresenceStore | None = None

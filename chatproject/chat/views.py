@@ -1,10 +1,20 @@
+from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import URLResolver, get_script_prefix, reverse
 from django.urls.resolvers import RegexPattern
 
 from . import frames, routing
-from .authors import guest_name_for
-from .rooms import MAX_ROOM_NAME_LENGTH
+from .authors import (
+    GUEST_COOKIE,
+    GUEST_COOKIE_SECONDS,
+    guest_name_in,
+    new_guest_name,
+    signed_guest_name,
+)
+from .outage import REDIS_ERRORS
+from .presence import presence_store
+from .rooms import MAX_ROOM_NAME_LENGTH, group_name_for
 
 
 def index(request):
@@ -21,10 +31,39 @@ def room(request, room_name):
         "max_message_length": frames.MAX_MESSAGE_LENGTH,
         "recent_count": frames.MAX_RECENT // 2,
     }
-    if not request.user.is_authenticated:
-        # The socket reads the same session: this is the name the room will show
-        context["guest_name"] = guest_name_for(request.session)
-    return render(request, "chat/room.html", context)
+    if request.user.is_authenticated:
+        return render(request, "chat/room.html", context)
+    # The socket reads the same cookie: this is the name the room will show
+    known = guest_name_in(request.COOKIES)
+    context["guest_name"] = known or new_guest_name(taken=present_names(room_name))
+    response = render(request, "chat/room.html", context)
+    if not known:
+        remember_guest(response, context["guest_name"])
+    return response
+
+
+def present_names(room_name: str) -> set[str]:
+    """Who is in the room now, so that a new guest's name is not one of theirs."""
+    try:
+        return set(async_to_sync(presence_store().names)(group_name_for(room_name)))
+    except REDIS_ERRORS:
+        # The page still opens; its socket will say that the room is out of reach
+        return set()
+
+
+def remember_guest(response, name: str) -> None:
+    """Keep a new guest's name in a signed cookie: a session row for it would be written
+    on every visit of every browser without cookies, and kept for two weeks."""
+    response.set_cookie(
+        GUEST_COOKIE,
+        signed_guest_name(name),
+        max_age=GUEST_COOKIE_SECONDS,
+        # The same path and security as the session's cookie (Jupyter's proxy, HTTPS)
+        path=settings.SESSION_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def reverse_websocket(name: str, **kwargs: str) -> str:

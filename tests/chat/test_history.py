@@ -5,7 +5,6 @@ in-memory channel layer and pytest-django's test database.
 """
 
 import functools
-from importlib import import_module
 
 import pytest
 from channels.db import database_sync_to_async
@@ -16,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from chat import consumers, frames, history
-from chat.authors import SESSION_KEY, Author
+from chat.authors import GUEST_COOKIE, Author, signed_guest_name
 from chat.counters import counted
 from chat.limits import BURST, MESSAGES_PER_SECOND, RateLimit
 from chat.models import Message
@@ -28,17 +27,23 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 @pytest.fixture
 async def connect():
-    """Open a socket to a room, with a query string and a session cookie if given.
+    """Open a socket to a room, with a query string, a session and a guest cookie if given.
 
     Every socket opened disconnects after the test, pass or fail.
     """
     opened = []
 
-    async def open_socket(room: str, query: str = "", session_key: str | None = None):
+    async def open_socket(
+        room: str, query: str = "", session_key: str | None = None, guest: str | None = None
+    ):
         headers = [ORIGIN]
+        cookies = []
         if session_key is not None:
-            cookie = f"{django_settings.SESSION_COOKIE_NAME}={session_key}"
-            headers.append((b"cookie", cookie.encode()))
+            cookies.append(f"{django_settings.SESSION_COOKIE_NAME}={session_key}")
+        if guest is not None:
+            cookies.append(f"{GUEST_COOKIE}={guest}")
+        if cookies:
+            headers.append((b"cookie", "; ".join(cookies).encode()))
         path = socket_path(room) + (f"?{query}" if query else "")
         communicator = WebsocketCommunicator(application, path, headers=headers)
         connected, _ = await communicator.connect()
@@ -409,15 +414,6 @@ class TestRateLimit:
 
 
 @pytest.fixture
-def guest_session(transactional_db) -> str:
-    """The key of a saved session that holds a guest name, as the room page leaves it."""
-    session = import_module(django_settings.SESSION_ENGINE).SessionStore()
-    session[SESSION_KEY] = "guest-0042"
-    session.save()
-    return session.session_key
-
-
-@pytest.fixture
 def user_client(transactional_db) -> Client:
     """A test client logged in as the user 'alice'."""
     client = Client()
@@ -430,14 +426,23 @@ def session_key_of(client: Client) -> str:
 
 
 class TestAuthors:
-    async def test_guest_named_by_session(self, connect, guest_session):
-        """A socket with the room page's session speaks under the session's guest name."""
-        socket = await connect("demoroom", session_key=guest_session)
+    async def test_guest_named_by_cookie(self, connect):
+        """A socket with the room page's guest cookie speaks under the cookie's guest name."""
+        socket = await connect("demoroom", guest=signed_guest_name("guest-4f7k2m"))
         await say(socket, "hello")
         frame = await receive(socket, "message")
-        assert (frame["author"], frame["guest"]) == ("guest-0042", True)
+        assert (frame["author"], frame["guest"]) == ("guest-4f7k2m", True)
         row = (await saved_rows())[0]
-        assert (row["author_name"], row["author_id"]) == ("guest-0042", None)
+        assert (row["author_name"], row["author_id"]) == ("guest-4f7k2m", None)
+
+    @pytest.mark.parametrize(
+        "cookie", ["guest-4f7k2m", "alice:1tx:forged", signed_guest_name("alice")]
+    )
+    async def test_a_cookie_the_server_did_not_sign_is_plain_guest(self, connect, cookie):
+        """A cookie written by hand, or signed but not a guest's name, names nobody."""
+        socket = await connect("demoroom", guest=cookie)
+        await say(socket, "hello")
+        assert (await receive(socket, "message"))["author"] == "guest"
 
     async def test_no_cookie_is_plain_guest(self, connect):
         """A socket without a session cookie still chats, as 'guest'."""
@@ -455,12 +460,12 @@ class TestAuthors:
     async def test_room_page_names_the_guest_the_socket_uses(self, connect, client):
         """The guest name the room page picks is the name the room shows for the socket."""
         page = await database_sync_to_async(client.get)(reverse("chat:room", args=["demoroom"]))
-        name = await database_sync_to_async(lambda: client.session[SESSION_KEY])()
-        assert name.startswith("guest-")
-        assert name in page.content.decode()
-        socket = await connect("demoroom", session_key=session_key_of(client))
+        cookie = client.cookies[GUEST_COOKIE].value
+        socket = await connect("demoroom", guest=cookie)
         await say(socket, "hello")
-        assert (await receive(socket, "message"))["author"] == name
+        name = (await receive(socket, "message"))["author"]
+        assert name.startswith("guest-")
+        assert f"<strong>{name}</strong>" in page.content.decode()
 
     async def test_logged_in_user_by_username(self, connect, user_client):
         """A logged-in user speaks under their username, not as a guest, and owns the row."""
@@ -477,12 +482,12 @@ class TestAuthors:
         assert (await receive(later, "history"))["messages"] == [frame]
 
     async def test_username_wins_over_an_earlier_guest_name(self, connect, client):
-        """A guest who logs in keeps the session's guest name, but speaks as the user."""
+        """A guest who logs in keeps the guest cookie, but speaks as the user."""
         await database_sync_to_async(client.get)(reverse("chat:room", args=["demoroom"]))
         user = await database_sync_to_async(get_user_model().objects.create_user)("bob")
         await database_sync_to_async(client.force_login)(user)
-        assert SESSION_KEY in await database_sync_to_async(lambda: dict(client.session))()
-        socket = await connect("demoroom", session_key=session_key_of(client))
+        guest = client.cookies[GUEST_COOKIE].value
+        socket = await connect("demoroom", session_key=session_key_of(client), guest=guest)
         await say(socket, "hello")
         frame = await receive(socket, "message")
         assert (frame["author"], frame["guest"]) == ("bob", False)

@@ -7,11 +7,9 @@ import asyncio
 from contextlib import asynccontextmanager
 
 import pytest
-from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.sessions.backends.db import SessionStore
 
-from chat.authors import SESSION_KEY
+from chat.authors import GUEST_COOKIE, signed_guest_name
 from chat.presence import TYPING_SECONDS, LocalPresence, RedisPresence
 from chatproject.asgi import application
 from tests.helpers import ORIGIN, FakeClock, say, socket_path
@@ -106,17 +104,9 @@ async def wait_for_names(store, room, socket, name, expected, timeout=5.0):
         await asyncio.sleep(0.05)
 
 
-def guest_session(name: str) -> str:
-    """A saved session holding a guest name, as the room page leaves one: its key."""
-    session = SessionStore()
-    session[SESSION_KEY] = name
-    session.save()
-    return session.session_key
-
-
 async def join_as(name: str, room: str = "demoroom", query: str = "presence=1"):
-    session_key = await database_sync_to_async(guest_session)(name)
-    headers = [ORIGIN, (b"cookie", f"sessionid={session_key}".encode())]
+    # The guest cookie the room page sets
+    headers = [ORIGIN, (b"cookie", f"{GUEST_COOKIE}={signed_guest_name(name)}".encode())]
     path = socket_path(room) + (f"?{query}" if query else "")
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect()

@@ -22,7 +22,8 @@ def without_passwords(text: str) -> str:
 def cleansed(value):
     """value with URL passwords blanked, inside dicts, lists and tuples too."""
     if isinstance(value, str):
-        return without_passwords(value)
+        # str() too: a lazy string (django-axes has some in settings) only looks like one
+        return without_passwords(str(value))
     if isinstance(value, dict):
         return {key: cleansed(item) for key, item in value.items()}
     if type(value) in (list, tuple):

@@ -15,7 +15,8 @@ class SignUpView(RedirectURLMixin, CreateView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        login(self.request, self.object)
+        # The password was just set: no check to make, so no throttle to pass
+        login(self.request, self.object, backend="django.contrib.auth.backends.ModelBackend")
         return response
 
     def get_default_redirect_url(self):

@@ -31,6 +31,13 @@ RATE_LIMITED = "rate_limited"  # over the message budget: not sent, send it agai
 HISTORY_LIMITED = "history_limited"  # over the history budget: ask again later
 UNAVAILABLE = "unavailable"  # Redis is out of reach: reconnect with backoff (retry)
 FELL_BEHIND = "fell_behind"  # the client stopped reading: reconnect and catch up (retry)
+SIGNED_OUT = "signed_out"  # the account logged out or changed its password; closes with 4401
+LOGIN_LOCKED = "login_locked"  # too many failed logins (counted; the login page says it)
+
+# After HTTP's 401: the socket's user signed out (or changed password). The page does not
+# reconnect, which would only speak as the same user again from another device's session;
+# it asks for a reload, which shows who the browser is now.
+CLOSE_SIGNED_OUT = 4401
 
 
 # Most messages one history frame carries; a client asks again for the rest ("more": true)

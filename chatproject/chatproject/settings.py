@@ -8,6 +8,7 @@ A deployment (DJANGO_DEBUG=0) must bring its own key; SECURITY.md lists what els
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -76,6 +77,8 @@ INSTALLED_APPS = [
     "channels",
     "chat",
     "accounts",
+    # Login throttle (AXES_* below)
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as Axes asks: turns a locked-out login into its 429 page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatproject.urls"
@@ -215,6 +220,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Login throttle (django-axes; SECURITY.md) -------------------------------------------------
+# Without it, 100 wrong passwords and then the right one logged in. After AXES_FAILURE_LIMIT
+# failures for one user name, or from one address (either), logins there wait
+# AXES_COOLOFF_TIME. A locked name is also a way to keep its owner out for that long: a
+# short wait keeps that nuisance small while guessing stays hopeless (5 tries per 15 minutes
+# is under 500 a day).
+AUTHENTICATION_BACKENDS = [
+    "accounts.throttle.LoginThrottle",  # Axes' backend first: it refuses a locked login
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Failures only: a row per successful login would grow without end
+AXES_DISABLE_ACCESS_LOG = True
+# ---------------------------------------------------------------------------------------------
 
 # Signing up, logging in and logging out all lead back to the rooms
 LOGIN_URL = "accounts:login"

@@ -1,4 +1,5 @@
-"""Sign-up, log-in and log-out: safe redirects, guest names kept for guests, the page's nav."""
+"""Sign-up, log-in and log-out: safe redirects, guest names kept for guests, the page's nav,
+the login throttle, and names that look like another's refused."""
 
 import re
 from html import escape
@@ -7,6 +8,9 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 
 from accounts.forms import SignUpForm
+from chat.counters import counted
+from chat.frames import LOGIN_LOCKED
+from chatproject.settings import AXES_FAILURE_LIMIT
 
 PASSWORD = "correct horse battery"
 ROOM = "/chat/demoroom/"
@@ -124,3 +128,74 @@ class TestNav:
         assert form, "no log-out form"
         assert 'name="csrfmiddlewaretoken"' in form.group(1)
         assert "/accounts/login/" not in html
+
+
+def log_in(client, username: str, password: str, address: str):
+    """POST the login form from a client address; the response."""
+    data = {"username": username, "password": password}
+    return client.post("/accounts/login/", data, REMOTE_ADDR=address)
+
+
+@pytest.mark.django_db
+class TestLoginThrottle:
+    def test_five_wrong_passwords_lock_the_user_name(self, client, django_user_model):
+        """After 5 failures for alice, the right password is refused too, from any address."""
+        django_user_model.objects.create_user("alice", password=PASSWORD)
+        statuses = [log_in(client, "alice", "wrong", "10.0.0.1").status_code for _ in range(5)]
+        # The failure that reaches the limit is answered with the lockout page already
+        assert statuses == [200] * (AXES_FAILURE_LIMIT - 1) + [429]
+        response = log_in(client, "alice", PASSWORD, "10.0.0.2")
+        assert response.status_code == 429
+        assert 'id="locked-out"' in response.content.decode()
+        assert logged_in_user_id(client) is None
+
+    def test_five_failures_lock_the_address(self, client, django_user_model):
+        """Five names tried from one address: a sixth login there waits; elsewhere it works."""
+        django_user_model.objects.create_user("carol", password=PASSWORD)
+        for name in ("ann", "ben", "cat", "dan", "eve"):
+            log_in(client, name, "wrong", "10.0.0.1")
+        assert log_in(client, "carol", PASSWORD, "10.0.0.1").status_code == 429
+        assert log_in(client, "carol", PASSWORD, "10.0.0.2").status_code == 302
+        assert logged_in_user_id(client) is not None
+
+    def test_fewer_failures_still_log_in(self, client, django_user_model):
+        """Four typos, then the right password: logged in (the throttle is not a trap)."""
+        django_user_model.objects.create_user("alice", password=PASSWORD)
+        for _ in range(AXES_FAILURE_LIMIT - 1):
+            log_in(client, "alice", "wrong", "10.0.0.1")
+        assert log_in(client, "alice", PASSWORD, "10.0.0.1").status_code == 302
+
+    def test_a_lockout_is_counted(self, client):
+        """Refused logins are counted like every other refusal (login_locked)."""
+        before = counted(LOGIN_LOCKED)
+        for _ in range(AXES_FAILURE_LIMIT + 1):
+            log_in(client, "alice", "wrong", "10.0.0.1")
+        assert counted(LOGIN_LOCKED) > before
+
+
+@pytest.mark.django_db
+class TestLookalikeNames:
+    @pytest.mark.parametrize(
+        "username",
+        ["\u0430lice", "a1ice", "aIice", "al\u200bice", "\u0251lice"],
+        ids=["cyrillic-a", "digit-one", "capital-i", "zero-width-space", "latin-alpha"],
+    )
+    def test_refuses_a_name_that_looks_like_a_user(self, client, django_user_model, username):
+        """A name with alice's TR39 skeleton is refused next to alice, and nobody is created."""
+        django_user_model.objects.create_user("alice")
+        response = sign_up(client, username)
+        assert escape(SignUpForm.error_messages["lookalike"]) in response.content.decode()
+        assert list(django_user_model.objects.values_list("username", flat=True)) == ["alice"]
+
+    @pytest.mark.parametrize("username", ["gu\u0435st-1", "gu\u0435st", "GUEST-1", "guest\u200b-2"])
+    def test_refuses_a_name_that_looks_like_a_guest(self, client, django_user_model, username):
+        """ "guеst-1" with a Cyrillic е looks like a guest's name: refused as one."""
+        response = sign_up(client, username)
+        assert escape(SignUpForm.error_messages["guest_name"]) in response.content.decode()
+        assert not django_user_model.objects.exists()
+
+    @pytest.mark.parametrize("username", ["alicia", "malice", "\u0430\u0431\u0432"])
+    def test_allows_names_that_differ(self, client, django_user_model, username):
+        """Names that only share letters with alice, or are all Cyrillic, are fine."""
+        django_user_model.objects.create_user("alice")
+        assert sign_up(client, username).status_code == 302

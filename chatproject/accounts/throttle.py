@@ -1,0 +1,26 @@
+"""Login attempts, throttled by django-axes: per user name and per client address.
+
+Axes keeps the failures in the database, so every server process sees the same count, and
+answers a locked-out attempt with 429 and registration/locked_out.html.
+"""
+
+from axes.backends import AxesStandaloneBackend
+
+from chat.counters import count
+from chat.frames import LOGIN_LOCKED
+
+
+class LoginThrottle(AxesStandaloneBackend):
+    """Axes' check, for logins that come with a request: every web login does (LoginView,
+    the admin). Code that checks a password without one (a shell, the test client's login)
+    is not a client on the network, and Axes would refuse it outright."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
+
+
+def count_lockout(sender, request, **kwargs) -> None:
+    """Axes' user_locked_out signal: a refused login is counted like any other refusal."""
+    count(LOGIN_LOCKED)

@@ -26,6 +26,7 @@ from .limits import RateLimit
 from .outage import outage
 from .presence import PresenceFrames, RoomPresence
 from .rooms import group_name_for
+from .signout import SignedOutFrames, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,9 @@ class ChatConsumer(HubConsumer):
         await self.group_join(self.room_group_name, partial(RoomMessages, self.room_name))
         if frames.wants_presence(query):
             await self.group_join(self.presence.group, partial(PresenceFrames, self.room_name))
+        if self.author.user_id is not None:
+            # Signing out closes this socket (chat/signout.py)
+            await self.group_join(user_group(self.author.user_id), SignedOutFrames)
         await self.history.open()
         self.cleanup.callback(self.history.close)
 
@@ -116,6 +120,10 @@ class ChatConsumer(HubConsumer):
         await self.group_event(self.presence.group, event)
 
     chat_typing = chat_presence
+
+    # The user signed out (without a hub too)
+    async def chat_signed_out(self, event):
+        await self.group_event(user_group(self.author.user_id), event)
 
     async def send_requested_history(self, query: bytes) -> None:
         """Answer the socket URL's ?after=<id> or ?recent=<n>; without them, send nothing."""

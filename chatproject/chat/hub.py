@@ -33,10 +33,12 @@ logger = logging.getLogger(__name__)
 
 
 class Delivery(NamedTuple):
-    """A frame for a group's sockets, and the one socket it skips (its own typist, say)."""
+    """A frame for a group's sockets, and the one socket it skips (its own typist, say);
+    with close_code, each socket is closed with that code once the frame is written."""
 
     text: str
     skip: str | None = None
+    close_code: int | None = None
 
 
 # Turns one event from the group into what its sockets get (None: nothing to send). A hub
@@ -50,6 +52,8 @@ class Member(Protocol):
     socket_id: str
 
     async def send(self, text_data: str) -> None: ...
+
+    async def close(self, code: int | None = None) -> None: ...
 
     async def close_for_outage(self) -> None: ...
 
@@ -118,6 +122,9 @@ class Hub:
         start = 0
         while start < len(members):
             start = await self.write_from(members, start, delivery.text)
+        if delivery.close_code is not None:
+            for member in members:
+                await close_one(member, delivery.close_code)
 
     async def write_from(self, members: list[Member], start: int, text: str) -> int:
         """Write to members from start on; where to go on from if one held everyone up.
@@ -184,6 +191,14 @@ class Hub:
             # If Redis is down, the membership expires by itself (group_expiry)
             with contextlib.suppress(*REDIS_ERRORS):
                 await self.layer.group_discard(self.group, self.channel_name)
+
+
+async def close_one(member: Member, code: int) -> None:
+    try:
+        await member.close(code=code)
+    except Exception:
+        # Gone already: nothing left to close
+        logger.debug("Could not close socket %s", member.socket_id, exc_info=True)
 
 
 async def join(layer, group: str, member: Member, make_render: Callable[[], Render]) -> Hub:
@@ -284,6 +299,8 @@ class HubConsumer(AsyncWebsocketConsumer):
         delivery = self.renders[group](event)
         if delivery is not None and delivery.skip != self.socket_id:
             await self.send(text_data=delivery.text)
+            if delivery.close_code is not None:
+                await self.close(code=delivery.close_code)
 
     async def group_leave_all(self) -> None:
         """Leave every group joined (the hubs first: that needs no Redis, which may be down)."""

@@ -73,6 +73,8 @@ Object.defineProperty(chatLog, "value", {
 
 let chatSocket = null;
 let attempt = 0;
+// The close code after a log-out or password change (chat/frames.py CLOSE_SIGNED_OUT)
+const CLOSE_SIGNED_OUT = 4401;
 // The last text sent: an error frame about it puts it back in the box
 let lastSent = "";
 
@@ -90,6 +92,8 @@ function connect() {
         if (data.type === "error" && data.retry) {
             // The server's trouble, not ours: it closes the socket next, and we reconnect
             appendEntry("notice", `The chat is unavailable: ${data.error}`);
+        } else if (data.type === "error" && data.code === "signed_out") {
+            appendEntry("notice", data.error);
         } else if (data.type === "error") {
             appendEntry("notice", `Not sent: ${data.error}`);
             // Give the refused text back, unless something new is being typed already
@@ -109,6 +113,12 @@ function connect() {
     };
 
     chatSocket.onclose = (e) => {
+        if (e.code === CLOSE_SIGNED_OUT) {
+            // Reconnecting would speak as whoever this browser is now: the page must say
+            // who that is, so it asks for a reload instead (the error frame said why)
+            setStatus("closed", "Signed out: reload the page to chat again");
+            return;
+        }
         if (e.code !== 1000 && e.code !== 1006 && e.reason) {
             appendEntry("notice", `The server closed the connection: ${e.reason}`);
         }

@@ -4,6 +4,7 @@ Axes keeps the failures in the database, so every server process sees the same c
 answers a locked-out attempt with 429 and registration/locked_out.html.
 """
 
+from asgiref.sync import sync_to_async
 from axes.backends import AxesStandaloneBackend
 
 from chat.counters import count
@@ -19,6 +20,10 @@ class LoginThrottle(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+    async def aauthenticate(self, request, username=None, password=None, **kwargs):
+        # Django's aauthenticate() and alogin() call this; Axes' backend has no async twin
+        return await sync_to_async(self.authenticate)(request, username, password, **kwargs)
 
 
 def count_lockout(sender, request, **kwargs) -> None:

@@ -173,6 +173,15 @@ class TestLoginThrottle:
         assert counted(LOGIN_LOCKED) > before
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_async_login_still_works(async_client, django_user_model):
+    """Django's alogin() (the test client's, notebook 06's) goes through the throttle's
+    backend too, and logs in."""
+    await django_user_model.objects.acreate_user("alice", password=PASSWORD)
+    assert not await async_client.alogin(username="alice", password="wrong")
+    assert await async_client.alogin(username="alice", password=PASSWORD)
+
+
 @pytest.mark.django_db
 class TestLookalikeNames:
     @pytest.mark.parametrize(

@@ -236,18 +236,23 @@ def test_who_is_here_and_who_is_typing(start_chat_server, new_context):
     expect(alice.locator("#chat-presence li")).to_have_text([alice_name])
 
 
+def sign_up(page: Page, server, username: str, room: str = "demoroom") -> None:
+    """Sign up on the page's form and land in room, connected, under that name."""
+    page.goto(f"{server.url}/accounts/signup/?next={room_path(room)}")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password1").fill("a long passphrase 雑談")
+    page.locator("#id_password2").fill("a long passphrase 雑談")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(server.url + room_path(room))
+    expect(page.locator("#chat-identity strong")).to_have_text(username)
+    wait_until_connected(page)
+
+
 def test_a_signed_up_user_and_a_guest_chat(start_chat_server, new_context):
     """Alice signs up and lands in the room under her name; Bob is a guest; each sees who."""
     server = start_chat_server()
     alice = new_context().new_page()
-    alice.goto(f"{server.url}/accounts/signup/?next={room_path('demoroom')}")
-    alice.locator("#id_username").fill("alice")
-    alice.locator("#id_password1").fill("a long passphrase 雑談")
-    alice.locator("#id_password2").fill("a long passphrase 雑談")
-    alice.get_by_role("button", name="Sign up").click()
-    expect(alice).to_have_url(server.url + room_path("demoroom"))
-    expect(alice.locator("#chat-identity strong")).to_have_text("alice")
-    wait_until_connected(alice)
+    sign_up(alice, server, "alice")
 
     bob = open_room(new_context(), server)
     bob_name = bob.locator("#chat-identity strong").text_content()
@@ -258,6 +263,26 @@ def test_a_signed_up_user_and_a_guest_chat(start_chat_server, new_context):
     for page in (alice, bob):
         expect(messages(page)).to_have_text(["hogehoge", "fugafuga"])
         expect(page.locator("#chat-log li.message .author")).to_have_text(["alice", bob_name])
+
+
+def test_logging_out_closes_the_other_tabs_socket_for_good(start_chat_server, new_context):
+    """Alice logs out in one tab: her other tab says why, and does not reconnect as her."""
+    server = start_chat_server()
+    context = new_context()
+    first = context.new_page()
+    sign_up(first, server, "alice")
+    second = open_room(context, server)
+    sockets = []
+    second.on("websocket", lambda socket: sockets.append(socket.url))
+
+    first.get_by_role("button", name="Log out").click()
+    expect(second.locator("#chat-status")).to_have_text("Signed out: reload the page to chat again")
+    expect(second.locator("#chat-status")).to_have_attribute("data-state", "closed")
+    expect(second.locator("#chat-log li").last).to_contain_text("signed out")
+    # The page's backoff would have opened a socket within a second: none comes
+    second.wait_for_timeout(2000)
+    assert sockets == []
+    expect(second.locator("#chat-status")).to_have_attribute("data-state", "closed")
 
 
 def test_the_page_says_when_redis_is_gone_and_recovers(start_chat_server, new_context, tmp_path):

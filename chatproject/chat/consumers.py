@@ -67,6 +67,8 @@ class ChatConsumer(HubConsumer):
 
         # Before anything is sent: if Redis fails here, the client gets no half a welcome
         joined = await self.presence.join()
+        # Whatever ends the socket, a disconnect or an error, it leaves the room's presence
+        self.cleanup.push_async_callback(self.presence.leave_quietly)
         await self.accept()
         await self.send_requested_history(query)
         await self.presence.announce(joined)

@@ -87,6 +87,12 @@ BAD_TEXT_FRAMES = {
     "must be a string": '{"message": ["hello"]}',
     "empty": '{"message": ""}',
     "too long": json.dumps({"message": "x" * 4001}),
+    # Odd frames under the size limit: each gets its error frame, none a traceback or 1011
+    "nested too deeply": "[" * 60_000,
+    "frame is nested too deeply": '{"message": ' + "[" * 30_000,
+    "unknown frame type": json.dumps({"type": {"key": "x" * 10_000}}),
+    "frame is not JSON": '{"message": 1' + "0" * 5_000 + "}",
+    "must be a message id": json.dumps({"type": "history", "after": 1e308}),
 }
 
 

@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 
+from chat import consumers
 from chat.authors import SESSION_KEY
 from chat.presence import TYPING_SECONDS, LocalPresence, RedisPresence
 from chatproject.asgi import application
@@ -174,6 +175,22 @@ class TestPresenceFrames:
                 assert await first.receive_nothing(timeout=0.3)
             finally:
                 await other.disconnect()
+
+    async def test_a_socket_that_crashes_leaves_the_room(self, monkeypatch):
+        """An error in a handler ends the socket without a disconnect: presence still hears."""
+
+        def crash(text_data):
+            raise RuntimeError("a bug in a handler")
+
+        async with guests("guest-0001") as (first,):
+            await next_of_type(first, "presence")
+            second = await join_as("guest-0002")
+            assert (await next_of_type(first, "presence"))["users"] == ["guest-0001", "guest-0002"]
+            monkeypatch.setattr(consumers.frames, "read_client_frame", crash)
+            await say(second, "boom")
+            assert (await next_of_type(first, "presence"))["users"] == ["guest-0001"]
+            with pytest.raises(RuntimeError, match="a bug in a handler"):
+                await second.wait(timeout=2)
 
 
 @pytest.mark.usefixtures("each_way")

@@ -1,14 +1,20 @@
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import URLResolver, get_script_prefix, reverse
 from django.urls.resolvers import RegexPattern
 
 from . import frames, routing
 from .authors import guest_name_for
+from .forms import RoomForm
 from .rooms import MAX_ROOM_NAME_LENGTH
 
 
 def index(request):
-    return render(request, "chat/index.html", {"max_room_name_length": MAX_ROOM_NAME_LENGTH})
+    """Ask for a room; a name sent with ?room= leads to its room, or is answered why not."""
+    form = RoomForm(request.GET) if "room" in request.GET else RoomForm()
+    if form.is_bound and form.is_valid():
+        return redirect("chat:room", room_name=form.cleaned_data["room"])
+    context = {"form": form, "max_room_name_length": MAX_ROOM_NAME_LENGTH}
+    return render(request, "chat/index.html", context)
 
 
 def room(request, room_name):

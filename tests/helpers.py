@@ -29,15 +29,16 @@ def require(condition: bool, reason: str) -> None:
 
 # A chat socket in-process, through the whole ASGI application daphne serves
 
-# The Origin of a page the chat serves (ALLOWED_HOSTS), as a browser would send it
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+# A socket opened by a page the chat served, as a browser sends it: the Host it connects to,
+# and the Origin of the page, the same site
+PAGE_HEADERS = ((b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000"))
 
 
 def socket_path(room: str) -> str:
     return f"/ws/chat/{quote(room)}/"
 
 
-async def join(room: str, headers=(ORIGIN,)) -> WebsocketCommunicator:
+async def join(room: str, headers=PAGE_HEADERS) -> WebsocketCommunicator:
     """A connected socket in room (the test fails if the chat refuses it)."""
     # Imported when first used: importing it sets up the chat and logs its channel layer,
     # which the tests of other folders do not need

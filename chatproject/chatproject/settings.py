@@ -1,9 +1,9 @@
 """Settings for the finished chat.
 
 Everything that differs between a laptop and a deployment comes from the environment:
-DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, REDIS_URL, CHAT_CHANNEL_LAYER,
-DATABASE_URL, CHAT_PROXY_PREFIX and CHAT_PROXY_HOSTS. The defaults suit a workshop laptop:
-debug on, only local hosts allowed.
+DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS, REDIS_URL,
+CHAT_CHANNEL_LAYER, DATABASE_URL, CHAT_PROXY_PREFIX and CHAT_PROXY_HOSTS. The defaults suit a
+workshop laptop: debug on, only local hosts allowed.
 """
 
 import os
@@ -24,8 +24,11 @@ SECRET_KEY = os.environ.get(
     "DJANGO_SECRET_KEY", "django-insecure-workshop-only-set-DJANGO_SECRET_KEY-in-production"
 )
 
-# Also the list of Origins a WebSocket may come from (AllowedHostsOriginValidator)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+
+# Pages of other sites that may post forms here and open chat sockets, as full origins
+# ("https://chat.example.org"). A page of the chat's own site always may (chatproject/origin.py)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     # First, so that "manage.py runserver" serves ASGI (Channels 4 no longer does this itself)

@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 
 from chat.frames import CLOSE_MESSAGE_TOO_BIG, MAX_FRAME_LENGTH
 from chatproject.asgi import application
-from tests.helpers import ORIGIN, say, socket_path, users
+from tests.helpers import PAGE_HEADERS, say, socket_path, users
 
 # Consumers use the database from a worker thread (database_sync_to_async, which also tidies
 # stale connections there), which needs a transactional test database; every test runs with
@@ -60,7 +60,7 @@ class TestRefusedHandshakes:
     )
     async def test_bad_room_paths_are_refused(self, path):
         """Invalid room names and unknown paths refuse the handshake instead of crashing."""
-        communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        communicator = WebsocketCommunicator(application, path, headers=[*PAGE_HEADERS])
         connected, _ = await communicator.connect()
         assert not connected
 

@@ -21,7 +21,7 @@ from chat.counters import counted
 from chat.limits import BURST, MESSAGES_PER_SECOND, RateLimit
 from chat.models import Message
 from chatproject.asgi import application
-from tests.helpers import ORIGIN, FakeClock, say, socket_path, users
+from tests.helpers import PAGE_HEADERS, FakeClock, say, socket_path, users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
 
@@ -35,7 +35,7 @@ async def connect():
     opened = []
 
     async def open_socket(room: str, query: str = "", session_key: str | None = None):
-        headers = [ORIGIN]
+        headers = [*PAGE_HEADERS]
         if session_key is not None:
             cookie = f"{django_settings.SESSION_COOKIE_NAME}={session_key}"
             headers.append((b"cookie", cookie.encode()))

@@ -15,7 +15,7 @@ from chat import consumers
 from chat.authors import SESSION_KEY
 from chat.presence import TYPING_SECONDS, LocalPresence, RedisPresence
 from chatproject.asgi import application
-from tests.helpers import ORIGIN, FakeClock, say, socket_path
+from tests.helpers import PAGE_HEADERS, FakeClock, say, socket_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,7 +117,7 @@ def guest_session(name: str) -> str:
 
 async def join_as(name: str, room: str = "demoroom", query: str = "presence=1"):
     session_key = await database_sync_to_async(guest_session)(name)
-    headers = [ORIGIN, (b"cookie", f"sessionid={session_key}".encode())]
+    headers = [*PAGE_HEADERS, (b"cookie", f"sessionid={session_key}".encode())]
     path = socket_path(room) + (f"?{query}" if query else "")
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect()

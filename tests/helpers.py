@@ -118,6 +118,18 @@ def say_in_page(page: Page, text: str) -> None:
     expect(box).to_have_value("")
 
 
+# Counts the sockets a page opens (window.socketsOpened), for a context's add_init_script
+COUNT_SOCKETS = """
+window.socketsOpened = 0;
+window.WebSocket = class extends window.WebSocket {
+    constructor(...args) {
+        super(...args);
+        window.socketsOpened += 1;
+    }
+};
+"""
+
+
 def messages(page: Page) -> Locator:
     """The texts of the chat messages the room page shows."""
     return page.locator("#chat-log li.message .text")

@@ -27,7 +27,7 @@ from django.conf import settings
 
 from . import frames
 from .counters import count
-from .outage import CLOSE_TRY_AGAIN_LATER, REDIS_ERRORS, UNAVAILABLE, outage
+from .outage import CLOSE_TRY_AGAIN_LATER, OUTAGE_RETRY_AFTER, REDIS_ERRORS, UNAVAILABLE, outage
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ class Member(Protocol):
 # How long one message's writes may wait on clients that do not read. daphne never waits
 # (it buffers); uvicorn waits while a client's buffer is full, and the room must not.
 SLOW_WRITE_SECONDS = 2.0
+
+# A client that fell behind may come back at once: the room is fine, its connection was not
+FELL_BEHIND_RETRY_AFTER = 1.0
 
 # This process's hubs by group, in each event loop: a server has one loop; tests run each
 # in a loop of its own, and a hub belongs to the loop its task runs in
@@ -299,20 +302,22 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def close_for_outage(self) -> None:
         """Tell the client that the room is out of reach, and close so that it retries."""
-        await self.close_to_retry(UNAVAILABLE, frames.UNAVAILABLE)
+        await self.close_to_retry(UNAVAILABLE, frames.UNAVAILABLE, OUTAGE_RETRY_AFTER)
 
     def fell_behind(self) -> None:
         """The hub gave up writing to this socket: its client should reconnect and catch up."""
         reason = "this connection fell behind the room; reconnect to catch up from history"
-        self.spawn(self.close_to_retry(reason, frames.FELL_BEHIND))
+        self.spawn(self.close_to_retry(reason, frames.FELL_BEHIND, FELL_BEHIND_RETRY_AFTER))
 
-    async def close_to_retry(self, reason: str, code: str) -> None:
+    async def close_to_retry(self, reason: str, code: str, retry_after: float) -> None:
+        """Say why, and how long to wait at least, then close with 4013 (try again later)."""
         count(code)
         try:
             if not self.accepted:
                 # Accept first: a refused handshake cannot say why
                 await self.accept()
-            await self.send(text_data=frames.error_frame(reason, code, retry=True))
+            frame = frames.error_frame(reason, code, retry=True, retry_after=retry_after)
+            await self.send(text_data=frame)
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
         except Exception:  # the client may be gone already: nothing to tell
             logger.debug("Could not tell a client to retry: %s", reason, exc_info=True)

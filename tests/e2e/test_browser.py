@@ -15,6 +15,7 @@ from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from tests.helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    COUNT_SOCKETS,
     TIMEOUT_MS,
     messages,
     require_chromium,
@@ -276,6 +277,31 @@ def test_the_page_says_when_redis_is_gone_and_recovers(start_chat_server, new_co
         wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
         say_in_page(alice, "after")
         expect(messages(alice)).to_have_text(["before", "after"])
+    finally:
+        redis.stop()
+
+
+def test_during_a_redis_outage_the_page_backs_off(start_chat_server, new_context, tmp_path):
+    """A 10 s Redis outage: every try is accepted and then closed (4013); the page backs off
+    across those tries, as the server's retry_after asks, and opens at most 4 sockets."""
+    redis = RedisServer(tmp_path / "redis").start()
+    try:
+        server = start_chat_server(redis=redis.url)
+        context = new_context()
+        context.add_init_script(COUNT_SOCKETS)
+        alice = open_room(context, server)
+        redis.stop()
+        expect(alice.locator("#chat-status[data-state=closed]")).to_be_visible()
+        before = alice.evaluate("window.socketsOpened")
+        # The outage's length is the scenario: ten seconds, whatever the page does meanwhile
+        alice.wait_for_timeout(10_000)
+        opened = alice.evaluate("window.socketsOpened") - before
+        assert 1 <= opened <= 4, f"{opened} sockets in a 10 s outage"
+
+        redis.start()
+        wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
+        say_in_page(alice, "back")
+        expect(messages(alice)).to_have_text(["back"])
     finally:
         redis.stop()
 

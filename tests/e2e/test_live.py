@@ -84,6 +84,7 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_room(start_chat_
                 last = json.loads(await asyncio.wait_for(stalled.recv(), RECEIVE_TIMEOUT))
         assert closed.value.rcvd.code == 4013
         assert last["type"] == "error" and last["retry"] is True
+        assert (last["code"], last["retry_after"]) == ("fell_behind", 1.0)
     assert "Traceback" not in server.log()
 
 

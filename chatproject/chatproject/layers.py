@@ -8,7 +8,7 @@ ChatRedisLayer is channels-redis's RedisChannelLayer with two changes, both for 
   history still has).
 - A room hub reads its own channel many messages at a time (receive_many). A hub's channel
   is a plain channel, not a process-specific one ("specific.<process>!…", which all of a
-  process's channels share one Redis list for, and so one capacity): each room's hub has
+  process's channels share one Redis queue for, and so one capacity): each room's hub has
   its own queue and capacity, and a burst in one room neither fills another room's nor
   makes it wait behind the burst.
 

@@ -6,19 +6,33 @@ import uuid
 
 import pytest
 
+from chat import hub
 from chat.counters import counted
 from chat.frames import OVER_CAPACITY
 from chatproject.layers import ChatRedisLayer, library_name
+from tests.chat.test_hub import Socket, arrival, echo
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture
-async def tiny_layer(redis_url):
-    """The chat's layer with room for two messages in a channel, on keys of its own."""
-    layer = ChatRedisLayer(hosts=[redis_url], capacity=2, prefix=f"test{uuid.uuid4().hex}")
-    yield layer
-    await layer.flush()
+async def make_layer(redis_url):
+    """Make the chat's layer, configured as given, on Redis keys of its own."""
+    layers = []
+
+    def make(**config) -> ChatRedisLayer:
+        layers.append(ChatRedisLayer(hosts=[redis_url], prefix=f"test{uuid.uuid4().hex}", **config))
+        return layers[-1]
+
+    yield make
+    for layer in layers:
+        await layer.flush()
+
+
+@pytest.fixture
+def tiny_layer(make_layer):
+    """The chat's layer with room for two messages in a channel."""
+    return make_layer(capacity=2)
 
 
 async def test_group_send_counts_what_is_over_capacity(tiny_layer):
@@ -53,9 +67,9 @@ async def test_nothing_is_counted_below_capacity(tiny_layer):
     assert counted(OVER_CAPACITY) == before
 
 
-async def test_receive_many_takes_at_most_what_it_is_asked_for_in_order(redis_url):
+async def test_receive_many_takes_at_most_what_it_is_asked_for_in_order(make_layer):
     """A batch is the oldest messages first, no more than most; the rest wait their turn."""
-    layer = ChatRedisLayer(hosts=[redis_url], prefix=f"test{uuid.uuid4().hex}")
+    layer = make_layer()
     await layer.group_add("room", "hub.one")
     for number in range(5):
         await layer.group_send("room", {"type": "chat.message", "number": number})
@@ -63,12 +77,11 @@ async def test_receive_many_takes_at_most_what_it_is_asked_for_in_order(redis_ur
     rest = await layer.receive_many("hub.one", 3)
     assert [message["number"] for message in first + rest] == [0, 1, 2, 3, 4]
     assert first[0] == {"type": "chat.message", "number": 0}  # no layer bookkeeping left
-    await layer.flush()
 
 
-async def test_receive_many_waits_for_the_first_message(redis_url):
+async def test_receive_many_waits_for_the_first_message(make_layer):
     """With nothing waiting it blocks at Redis, and returns as soon as a message comes."""
-    layer = ChatRedisLayer(hosts=[redis_url], prefix=f"test{uuid.uuid4().hex}")
+    layer = make_layer()
     await layer.group_add("room", "hub.one")
     waiting = asyncio.create_task(layer.receive_many("hub.one", 10))
     await asyncio.sleep(0.2)
@@ -76,7 +89,6 @@ async def test_receive_many_waits_for_the_first_message(redis_url):
     await layer.group_send("room", {"type": "chat.message", "number": 7})
     received = await asyncio.wait_for(waiting, 5)
     assert [message["number"] for message in received] == [7]
-    await layer.flush()
 
 
 def test_the_start_up_line_names_the_library_class():
@@ -84,3 +96,21 @@ def test_the_start_up_line_names_the_library_class():
     assert library_name("chatproject.layers.ChatRedisLayer") == "RedisChannelLayer"
     pubsub = "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert library_name(pubsub) == "RedisPubSubChannelLayer"
+
+
+async def test_a_hub_reads_a_plain_channel_of_its_own_in_batches(make_layer):
+    """On the chat's layer a room's hub has a queue of its own (not the process's shared
+    one), and writes every message it takes in a batch, in order."""
+    layer = make_layer()
+    socket = Socket("alice")
+    room = await hub.join(layer, "room", socket, lambda: echo)
+    try:
+        assert room.channel_name.startswith("hub.") and "!" not in room.channel_name
+        for number in range(5):
+            await layer.group_send("room", {"type": "chat.message", "text": str(number)})
+        async with asyncio.timeout(5):
+            while len(socket.frames) < 5:
+                await arrival(socket)
+        assert socket.frames == ["0", "1", "2", "3", "4"]
+    finally:
+        await hub.leave(room, socket)

@@ -105,13 +105,14 @@ else:
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # With Redis, CHAT_CHANNEL_LAYER picks the layer (the load benchmark compares them):
-#   redis   RedisChannelLayer: a queue per consumer in Redis, with capacity and expiry
+#   redis   RedisChannelLayer (chatproject/layers.py): queues in Redis, capacity and expiry
 #   pubsub  RedisPubSubChannelLayer: Redis PUBLISH/SUBSCRIBE, at most once, no capacity
 #   memory  InMemoryChannelLayer, Redis or not: one process only. Presence follows the
 #           layer (chat/presence.py), so it stays in this process too
 CHAT_CHANNEL_LAYER = os.environ.get("CHAT_CHANNEL_LAYER", "redis")
 redis_backends = {
-    "redis": "channels_redis.core.RedisChannelLayer",
+    # RedisChannelLayer, counting what it drops and reading a hub's messages in batches
+    "redis": "chatproject.layers.ChatRedisLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
 if CHAT_CHANNEL_LAYER not in (*redis_backends, "memory"):
@@ -130,9 +131,37 @@ if CHAT_CHANNEL_LAYER not in (*redis_backends, "memory"):
 # makes a burst wait its turn: CHAT_REDIS_PRESENCE_CONNECTIONS, 100, serve it, where opening
 # a thousand cost three times the CPU of a thousand sockets leaving, and 12 MB kept. The
 # layer's pool cannot wait (channels_redis refuses a command past its size, "Too many
-# connections"), so its size covers the largest burst: 1,000. Three server processes then
-# use at most 3,300 of Redis's default maxclients of 10,000.
+# connections"), so its size covers the largest burst: 1,000. Each room's hub also keeps
+# one of them, waiting at Redis for the room's messages (below), so a process serves
+# hundreds of rooms at once, not thousands. Three server processes then use at most 3,300
+# of Redis's default maxclients of 10,000.
 CHAT_REDIS_PRESENCE_CONNECTIONS = 100
+
+# How many messages a channel's queue in the layer holds (capacity), and for how long
+# (expiry, seconds): past either, RedisChannelLayer drops messages (the chat counts what is
+# over capacity, chat/counters.py; history still has them).
+#
+# With the room hub a queue is one room's in one process: the hub reads a plain channel of
+# its own, many messages at a time (chat/hub.py, chatproject/layers.py). Process-specific
+# channels, which the tutorial's consumers have (CHAT_ROOM_HUB=0), all share ONE queue per
+# process in RedisChannelLayer, so there it holds every room's messages for the process.
+# A hub on such a channel, with channels-redis's defaults (100, 60 s), lost most of a burst:
+#
+# Measured with benchmarks/burst.py, one daphne on a busy 2-core machine: 50 sockets of one
+# room send 10 messages each at once while another room sends 10 steadily. On one shared
+# queue of 100, 115 of the 510 messages came back to their senders (the rest were dropped
+# over capacity, 19,366 of 25,020 deliveries) and the quiet room lost 8 of its 10. With a
+# queue per hub, all arrived; the longest a hub's queue grew was 31 messages (the oldest
+# 0.8 s old), and at 200 sockets x 10 it was 86 (6.8 s old), all 400,020 deliveries made.
+# Without hubs the process's queue grew to 494 at 50 x 10, its oldest 43 s old.
+#
+# A capacity of 1,000 holds ten times the longest hub queue measured, room for several
+# processes' bursts into one busy hub, and twice the tutorial way's; messages of up to
+# 4,000 characters bound it at about 16 MB of Redis per queue. An expiry of 120 s is
+# twice the tutorial way's oldest and far past a hub's: a queue that nobody reads any more
+# (its process died) is gone two minutes after its last message.
+CHAT_LAYER_QUEUES = {"capacity": 1000, "expiry": 120}
+
 if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
     CHAT_REDIS = {
         "address": REDIS_URL,
@@ -159,9 +188,17 @@ if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
             "CONFIG": {"hosts": [CHAT_REDIS]},
         }
     }
+    if CHAT_CHANNEL_LAYER == "redis":
+        CHANNEL_LAYERS["default"]["CONFIG"] |= CHAT_LAYER_QUEUES
 else:
     CHAT_REDIS = None
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Queues in this process only; the hub's is sized as with Redis
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHAT_LAYER_QUEUES["capacity"]},
+        }
+    }
 
 # How fast one connection may send: messages a second on average, and the burst allowed.
 # A load benchmark raises them for its one fast sender.
@@ -171,6 +208,10 @@ CHAT_MESSAGE_BURST = int(os.environ.get("CHAT_MESSAGE_BURST", "10"))
 # One channel-layer subscription per room per process, shared by its sockets (chat/hub.py).
 # Off: every consumer joins the room's group with its own channel, as in the tutorial.
 CHAT_ROOM_HUB = env_flag("CHAT_ROOM_HUB", True)
+
+# Seconds between the log's summary lines of what the chat refused or dropped (only when
+# something was: chat/counters.py)
+CHAT_COUNTS_LOG_SECONDS = float(os.environ.get("CHAT_COUNTS_LOG_SECONDS", "60"))
 
 # Seconds a socket stays "in the room" after its server stops refreshing it (a crash)
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))

@@ -74,11 +74,28 @@ TEMPLATES = [
 # No WSGI_APPLICATION: every server of this project speaks ASGI
 ASGI_APPLICATION = "chatproject.asgi.application"
 
+# How long a chat message's save may take before its sender hears "not saved" (the
+# not_saved error, with retry) and the save is abandoned for good (chat/database.py). A
+# save takes about SAVE_MS ms; a person waits a few seconds for their line before doubting
+# it, and a database that cannot write for that long (a lock held elsewhere, a full disk, a
+# server down) should be said so, not waited on. The database's own waits end as soon:
+# SQLite's wait for the file's write lock, PostgreSQL's for a lock or a statement.
+CHAT_SAVE_SECONDS = float(os.environ.get("CHAT_SAVE_SECONDS", "3"))
+
 # SQLite by default; DATABASE_URL (postgres://…, mysql://…) selects any other database
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # No persistent connections: under ASGI each thread would keep its own (Django's advice)
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        waits = int(CHAT_SAVE_SECONDS * 1000)
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {
+                # A server that is down is found out at once (libpq waits forever unless told)
+                "connect_timeout": max(2, round(CHAT_SAVE_SECONDS)),
+                "options": f"-c lock_timeout={waits} -c statement_timeout={waits}",
+            }
+        )
 else:
     DATABASES = {
         "default": {
@@ -90,7 +107,7 @@ else:
                 # writer (WAL), and a writer waits for its turn instead of failing at once
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                "timeout": CHAT_SAVE_SECONDS,
             },
             # Keep the connection: opening one (and running the PRAGMAs) on every saved
             # message was a third of a message's cost. Django advises against persistent
@@ -99,6 +116,15 @@ else:
             "CONN_MAX_AGE": 600,
         }
     }
+
+# Threads for the chat's database calls (chat/database.py), apart from Channels' one
+# thread, which still loads sessions and serves pages: a save that waits holds up neither
+# history reads nor handshakes. Reads (history pages, room lookups) run side by side. All
+# SQLite writers share the file's one write lock, so a second writer thread would only
+# wait for it in SQLite's busy loop (sleeps of up to 100 ms) instead of in line; on a
+# database server a room's save locks only that room, and other rooms write meanwhile.
+CHAT_DATABASE_READERS = 4
+CHAT_DATABASE_WRITERS = 4 if DATABASE_URL else 1
 
 # The channel layer carries group_send between consumers. With Redis, consumers in any
 # number of server processes share rooms; without it, only one process can chat.

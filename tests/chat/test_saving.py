@@ -25,7 +25,7 @@ from tests.helpers import join, say, users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
 
-# What the tests allow for an answer that should be at once (the "within 1 s")
+# How long an answer that should come at once may take
 PROMPT_SECONDS = 1.0
 
 

@@ -8,55 +8,19 @@ while it still waits; meanwhile handshakes and history (which only read) are ser
 
 import asyncio
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 
 import pytest
 
 from chatproject.settings import CHAT_SAVE_SECONDS
+from tests.helpers import write_lock_held
 from workbook.chat_client import RECEIVE_TIMEOUT, join, next_frame, say
 
 pytestmark = pytest.mark.live
 
-# Another process's transaction: it takes the write lock, says so, and keeps it until told
-# (a line on its stdin) or until HOLD_SECONDS pass, as long as the run that found the stall
-HOLD_SECONDS = 8
-LOCK_HOLDER = f"""
-import sqlite3, sys, select
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-select.select([sys.stdin], [], [], {HOLD_SECONDS})
-db.execute("ROLLBACK")
-"""
-# The issue's bound for anything that should not wait on the held lock
+# How long anything that should not wait on the held lock may take
 PROMPT_SECONDS = 1.0
-
-
-@contextmanager
-def write_lock_held(path: str):
-    """Another process holds the SQLite file's write lock until the block ends (or 8 s)."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", LOCK_HOLDER, path],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        yield holder
-    finally:
-        release(holder)
-
-
-def release(holder: subprocess.Popen) -> None:
-    if holder.poll() is None:
-        holder.stdin.write("release\n")
-        holder.stdin.close()
-    holder.wait(timeout=HOLD_SECONDS + 5)
 
 
 async def expect_not_saved(websocket) -> float:

@@ -106,7 +106,8 @@ else:
             "NAME": os.environ.get("DJANGO_SQLITE_PATH", BASE_DIR / "db.sqlite3"),
             "OPTIONS": {
                 # Several daphne processes write to one file: readers never wait for the
-                # writer (WAL), and a writer waits for its turn instead of failing at once
+                # writer (WAL), and a writer waits for its turn instead of failing at once,
+                # for as long as a message may take to save (and a session or a sign-up too)
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
                 "timeout": CHAT_SAVE_SECONDS,
@@ -121,7 +122,8 @@ else:
 
 # Threads for the chat's database calls (chat/database.py), apart from Channels' one
 # thread, which still loads sessions and serves pages: a save that waits holds up neither
-# history reads nor handshakes. Reads (history pages, room lookups) run side by side. All
+# history reads nor handshakes. Reads (history pages, room lookups) run side by side, a
+# few at a time: each takes milliseconds, and a process has the GIL to share anyway. All
 # SQLite writers share the file's one write lock, so a second writer thread would only
 # wait for it in SQLite's busy loop (sleeps of up to 100 ms) instead of in line; on a
 # database server a room's save locks only that room, and other rooms write meanwhile.

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import pytest
 from channels.db import DatabaseSyncToAsync
+from django.conf import settings as django_settings
 from django.db import connection
 
 from chat import database, history
@@ -31,7 +32,7 @@ PROMPT_SECONDS = 1.0
 
 async def on_writer_thread(func: Callable) -> object:
     """Run func on the chat's database writer thread (SQLite's settings have one)."""
-    assert database.writers._max_workers == 1
+    assert django_settings.CHAT_DATABASE_WRITERS == 1
     return await DatabaseSyncToAsync(func, thread_sensitive=False, executor=database.writers)()
 
 

@@ -3,7 +3,9 @@ in-process, an echo app, a clock the test moves, and the browser. Test modules i
 here, never from each other or from a conftest."""
 
 import os
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -74,6 +76,32 @@ async def echo_app(scope, receive, send):
             await send({"type": "websocket.accept"})
         else:
             await send({"type": "websocket.send", "text": event["text"]})
+
+
+# Another process's transaction on a chat's SQLite file: it takes the write lock, says so,
+# and keeps it until told (a line on its stdin) or for 8 s, well past CHAT_SAVE_SECONDS
+LOCK_HOLD_SECONDS = 8
+LOCK_HOLDER = f"""
+import sqlite3, sys, select
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+select.select([sys.stdin], [], [], {LOCK_HOLD_SECONDS})
+db.execute("ROLLBACK")
+"""
+
+
+@contextmanager
+def write_lock_held(path: str):
+    """Another process holds the SQLite file's write lock until the block ends (or 8 s)."""
+    command = [sys.executable, "-c", LOCK_HOLDER, path]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as holder:
+        try:
+            assert holder.stdout.readline().strip() == b"locked"
+            yield
+        finally:
+            holder.stdin.close()  # end of input: select() returns, the lock is given back
+            holder.wait(timeout=LOCK_HOLD_SECONDS + 5)
 
 
 class FakeClock:

@@ -32,6 +32,7 @@ RATE_LIMITED = "rate_limited"  # over the message budget: not sent, send it agai
 HISTORY_LIMITED = "history_limited"  # over the history budget: ask again later
 UNAVAILABLE = "unavailable"  # Redis is out of reach: reconnect with backoff (retry)
 FELL_BEHIND = "fell_behind"  # the client stopped reading: reconnect and catch up (retry)
+NOT_SAVED = "not_saved"  # the database failed or was too slow: not sent, send again (retry)
 # Counted, never sent: a room's queue in the channel layer was full, a delivery was dropped
 OVER_CAPACITY = "over_capacity"
 

@@ -74,11 +74,30 @@ TEMPLATES = [
 # No WSGI_APPLICATION: every server of this project speaks ASGI
 ASGI_APPLICATION = "chatproject.asgi.application"
 
+# How long a chat message's save may take before its sender hears "not saved" (the
+# not_saved error, with retry) and the save is abandoned for good (chat/database.py). A
+# save takes 4 ms (the median of 1,000 in a row on SQLite; 99 % within 30 ms, on a busy
+# two-core machine); a person waits a few seconds for their line before doubting it, and a
+# database that cannot write for that long (a lock held elsewhere, a full disk, a server
+# down) should be said so, not waited on. The database's own waits end as soon: SQLite's
+# for the file's write lock, PostgreSQL's for a lock or a statement (migrations' too: the
+# chat's tables are small), and a connection to a server that does not answer.
+CHAT_SAVE_SECONDS = float(os.environ.get("CHAT_SAVE_SECONDS", "3"))
+
 # SQLite by default; DATABASE_URL (postgres://…, mysql://…) selects any other database
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # No persistent connections: under ASGI each thread would keep its own (Django's advice)
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        waits = int(CHAT_SAVE_SECONDS * 1000)
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {
+                # libpq waits for a connection as long as TCP does unless told (2 s at least)
+                "connect_timeout": max(2, round(CHAT_SAVE_SECONDS)),
+                "options": f"-c lock_timeout={waits} -c statement_timeout={waits}",
+            }
+        )
 else:
     DATABASES = {
         "default": {
@@ -87,10 +106,11 @@ else:
             "NAME": os.environ.get("DJANGO_SQLITE_PATH", BASE_DIR / "db.sqlite3"),
             "OPTIONS": {
                 # Several daphne processes write to one file: readers never wait for the
-                # writer (WAL), and a writer waits for its turn instead of failing at once
+                # writer (WAL), and a writer waits for its turn instead of failing at once,
+                # for as long as a message may take to save (and a session or a sign-up too)
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                "timeout": CHAT_SAVE_SECONDS,
             },
             # Keep the connection: opening one (and running the PRAGMAs) on every saved
             # message was a third of a message's cost. Django advises against persistent
@@ -99,6 +119,16 @@ else:
             "CONN_MAX_AGE": 600,
         }
     }
+
+# Threads for the chat's database calls (chat/database.py), apart from Channels' one
+# thread, which still loads sessions and serves pages: a save that waits holds up neither
+# history reads nor handshakes. Reads (history pages, room lookups) run side by side, a
+# few at a time: each takes milliseconds, and a process has the GIL to share anyway. All
+# SQLite writers share the file's one write lock, so a second writer thread would only
+# wait for it in SQLite's busy loop (sleeps of up to 100 ms) instead of in line; on a
+# database server a room's save locks only that room, and other rooms write meanwhile.
+CHAT_DATABASE_READERS = 4
+CHAT_DATABASE_WRITERS = 4 if DATABASE_URL else 1
 
 # The channel layer carries group_send between consumers. With Redis, consumers in any
 # number of server processes share rooms; without it, only one process can chat.

@@ -20,6 +20,7 @@ from tests.helpers import (
     messages,
     require_chromium,
     say_in_page,
+    write_lock_held,
 )
 from workbook import RedisServer
 
@@ -329,3 +330,26 @@ def test_a_long_absence_comes_back_in_pages(start_chat_server, new_context, chat
     wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
     expect(messages(alice)).to_have_count(1 + len(missed))
     assert messages(alice).all_text_contents() == ["before", *missed]
+
+
+def test_a_message_the_chat_could_not_save_stays_in_the_box(
+    start_chat_server, chat_database, new_context
+):
+    """Another process holds the database's write lock: the page says the message was not
+    sent, keeps its text in the box and stays connected; once the lock is free, Enter sends
+    the same text and the room gets it."""
+    server = start_chat_server(CHAT_SAVE_SECONDS="1")
+    alice, bob = two_users(new_context, server)
+    box = alice.locator("#chat-message-input")
+    with write_lock_held(chat_database):
+        box.fill("worth keeping")
+        box.press("Enter")
+        expect(alice.locator("#chat-log li.notice")).to_have_text(
+            [re.compile(r"^Not sent: your message was not saved")]
+        )
+        expect(box).to_have_value("worth keeping")
+        expect(alice.locator("#chat-status")).to_have_attribute("data-state", "open")
+    box.press("Enter")
+    expect(messages(bob)).to_have_text(["worth keeping"])
+    expect(box).to_have_value("")
+    expect(messages(alice)).to_have_text(["worth keeping"])

@@ -98,14 +98,15 @@ function connect() {
 
     chatSocket.onmessage = (e) => {
         const data = JSON.parse(e.data);
-        if (data.type === "error" && data.retry) {
+        if (data.type === "error" && data.code === "not_saved") {
+            // The server could not save it, so no one got it; the socket stays open
+            notSent(data.error);
+        } else if (data.type === "error" && data.retry) {
             // The server's trouble, not ours: it closes the socket next, and we reconnect
             retryAfter = (data.retry_after ?? 0) * 1000;
             appendEntry("notice", `The chat is unavailable: ${data.error}`);
         } else if (data.type === "error") {
-            appendEntry("notice", `Not sent: ${data.error}`);
-            // Give the refused text back, unless something new is being typed already
-            if (!messageInput.value) messageInput.value = lastSent;
+            notSent(data.error);
         } else if (data.type === "history") {
             data.messages.forEach(showMessage);
             // A long absence comes back in pages: ask for the next one, paced below the
@@ -129,6 +130,13 @@ function connect() {
         setStatus("closed", `Disconnected; reconnecting in ${(delay / 1000).toFixed(1)} s…`);
         setTimeout(connect, delay);
     };
+}
+
+// The server refused or could not save the last text sent: say so, and give it back,
+// unless something new is being typed already
+function notSent(reason) {
+    appendEntry("notice", `Not sent: ${reason}`);
+    if (!messageInput.value) messageInput.value = lastSent;
 }
 
 function showPresence(names) {

@@ -62,12 +62,8 @@ class Outcome:
     def deliveries_per_second(self) -> float:
         return self.delivered / self.seconds if self.seconds > 0 else 0.0
 
-    def percentile(self, percent: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        if len(self.latencies_ms) == 1:
-            return self.latencies_ms[0]
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[percent - 1]
+    def percentile(self, percent: int) -> float:
+        return percentile(self.latencies_ms, percent)
 
     def summary(self) -> dict:
         return {
@@ -86,6 +82,15 @@ class Outcome:
             "p95_ms": round(self.percentile(95), 2),
             "p99_ms": round(self.percentile(99), 2),
         }
+
+
+def percentile(values: list[float], percent: int) -> float:
+    """The percent-th percentile of values (NaN for none)."""
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
 class Listener:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from workbook import RedisServer
 from workbook.benchplots import plot_results
 
-from . import loadgen
+from . import burst, loadgen
 from .configs import CONFIGS, Deployment, Setup, Usage
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -46,6 +46,39 @@ class Scenario:
         return not self.only or config in self.only
 
 
+# The configurations that run the chat: they answer a message with its id, which a burst
+# needs to tell what was acknowledged (blog's consumer and raw do not)
+CHATS = (
+    "chat",
+    "chat-nohub",
+    "chat-pubsub",
+    "chat-memory",
+    "chat-uvicorn",
+    "chat-uvicorn-pubsub",
+    "chat-2procs",
+)
+
+
+@dataclass(frozen=True)
+class BurstScenario:
+    """Senders in one room each send per_sender at once; another room's sender goes on.
+
+    benchmarks/burst.py says what it measures: drops, lost and late messages, and the
+    time the burst took to deliver.
+    """
+
+    senders: int
+    per_sender: int = 10
+    only: tuple[str, ...] = CHATS
+
+    @property
+    def name(self) -> str:
+        return f"burst: {self.senders} senders x {self.per_sender} + a steady room"
+
+    def runs_on(self, config: str) -> bool:
+        return config in self.only
+
+
 # The 1000-listener flood is the longest run of all (1000 handshakes, then 30,000 deliveries),
 # so only the baseline, the chat as built, its fastest server and the ceiling take it. Every
 # configuration meets 1000 listeners at 1 message a second: drops, latency, idle memory.
@@ -57,8 +90,10 @@ FULL = [
     Scenario(1000, 30, only=AT_SCALE),
     Scenario(100, 50, rate=10),
     Scenario(1000, 10, rate=1),
+    BurstScenario(50),
+    BurstScenario(200, only=("chat",)),
 ]
-QUICK = [Scenario(10, 100), Scenario(100, 30), Scenario(100, 20, rate=10)]
+QUICK = [Scenario(10, 100), Scenario(100, 30), Scenario(100, 20, rate=10), BurstScenario(20)]
 # --quick compares these unless --configs says otherwise, to stay under a minute
 QUICK_CONFIGS = ["blog", "chat", "raw"]
 
@@ -74,18 +109,22 @@ def machine() -> dict:
     }
 
 
-async def measure(deployment: Deployment, scenario: Scenario, room: str) -> dict:
+async def measure(deployment: Deployment, scenario: Scenario | BurstScenario, room: str) -> dict:
     """One run of one scenario against one deployment: the load's figures and the servers'."""
-    load = loadgen.Load(
-        urls=deployment.urls(room),
-        listeners=scenario.listeners,
-        messages=scenario.messages,
-        rate=scenario.rate,
-    )
     usage = Usage(deployment.pids)
     started, cpu_before = time.perf_counter(), usage.cpu_seconds()
     connected_rss: list[float] = []
-    outcome = await loadgen.run(load, connected=lambda: connected_rss.append(usage.rss_mb()))
+    connected = lambda: connected_rss.append(usage.rss_mb())  # noqa: E731
+    if isinstance(scenario, BurstScenario):
+        outcome = await run_burst(deployment, scenario, room, connected)
+    else:
+        load = loadgen.Load(
+            urls=deployment.urls(room),
+            listeners=scenario.listeners,
+            messages=scenario.messages,
+            rate=scenario.rate,
+        )
+        outcome = await loadgen.run(load, connected)
     return {
         **outcome.summary(),
         "server_cpu_seconds": round(usage.cpu_seconds() - cpu_before, 2),
@@ -97,18 +136,35 @@ async def measure(deployment: Deployment, scenario: Scenario, room: str) -> dict
     }
 
 
+async def run_burst(deployment: Deployment, scenario: BurstScenario, room: str, connected):
+    """The burst across two rooms: room_a busy on every server, room_b on the first."""
+    load = burst.Burst(
+        busy_urls=deployment.urls(f"{room}_a"),
+        quiet_url=deployment.urls(f"{room}_b")[0],
+        senders=scenario.senders,
+        per_sender=scenario.per_sender,
+    )
+    return await burst.run(load, connected)
+
+
 def medians(runs: list[dict]) -> list[dict]:
     """Per configuration and scenario, the median of each figure over the repeats."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for run in runs:
         groups.setdefault((run["config"], run["scenario"]), []).append(run)
-    figures = ["deliveries_per_second", "p50_ms", "p99_ms", "drops", "connect_seconds"]
+    figures = ["deliveries_per_second", "p50_ms", "p99_ms", "drops", "connect_seconds", "seconds"]
+    # A burst's own: messages never answered, deliveries later than 2 s after the answer
+    figures += ["lost", "late"]
     return [
         {
             "config": config,
             "scenario": scenario,
             "repeats": len(group),
-            **{name: statistics.median(run[name] for run in group) for name in figures},
+            **{
+                name: statistics.median(run[name] for run in group)
+                for name in figures
+                if all(name in run for run in group)
+            },
             "connected_rss_mb": max(run["connected_rss_mb"] for run in group),
             "server_rss_mb": max(run["server_rss_mb"] for run in group),
         }
@@ -121,29 +177,36 @@ FOOTNOTE = """\
 RSS MB: the servers' memory with every listener connected, before the first message.
 Targets: as fast as possible at 100 listeners, >= 10x blog and >= 50 % of raw; p99 <= 20 ms
 at 100 listeners x 10/s and <= 100 ms at 1000 x 1/s; no drops up to 1000 listeners; 1000
-idle sockets in <= 200 MB."""
+idle sockets in <= 200 MB. Bursts: no drops, nothing lost or late (delivered more than 2 s
+after its sender had it back); "deliver s" is from the first message sent to the last
+delivery."""
 
 
 def table(rows: list[dict]) -> str:
     """A block per scenario, a line per configuration, compared with blog and raw.
 
     Throughput is compared as fast as possible only: at a set rate every configuration
-    that keeps up delivers the same.
+    that keeps up delivers the same. A burst's block says how long it took to deliver, and
+    what was lost or late, instead.
     """
-    header = (
-        f"  {'config':20} {'deliv/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'drops':>6} "
-        f"{'RSS MB':>7} {'x blog':>7} {'% raw':>6}"
+    columns = (
+        f"  {'config':20} {'deliv/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'drops':>6} {'RSS MB':>7}"
     )
     lines = []
     for scenario in dict.fromkeys(row["scenario"] for row in rows):
         group = {row["config"]: row for row in rows if row["scenario"] == scenario}
-        lines += [scenario, header]
+        is_burst = scenario.startswith("burst")
+        extra = f" {'lost':>6} {'late':>6} {'deliver s':>9}" if is_burst else ""
+        extra += f" {'x blog':>7} {'% raw':>6}" if scenario.endswith("@ max") else ""
+        lines += [scenario, columns + extra]
         for config, row in group.items():
             speed = row["deliveries_per_second"]
             line = (
                 f"  {config:20} {speed:10,.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
                 f"{row['drops']:6.0f} {row['connected_rss_mb']:7.0f}"
             )
+            if is_burst:
+                line += f" {row['lost']:6.0f} {row['late']:6.0f} {row['seconds']:9.2f}"
             if scenario.endswith("@ max"):
                 line += compared(speed, group)
             lines.append(line)

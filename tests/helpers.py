@@ -3,7 +3,9 @@ in-process, an echo app, a clock the test moves, and the browser. Test modules i
 here, never from each other or from a conftest."""
 
 import os
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -29,15 +31,16 @@ def require(condition: bool, reason: str) -> None:
 
 # A chat socket in-process, through the whole ASGI application daphne serves
 
-# The Origin of a page the chat serves (ALLOWED_HOSTS), as a browser would send it
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+# A socket opened by a page the chat served, as a browser sends it: the Host it connects to,
+# and the Origin of the page, the same site
+PAGE_HEADERS = ((b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000"))
 
 
 def socket_path(room: str) -> str:
     return f"/ws/chat/{quote(room)}/"
 
 
-async def join(room: str, headers=(ORIGIN,)) -> WebsocketCommunicator:
+async def join(room: str, headers=PAGE_HEADERS) -> WebsocketCommunicator:
     """A connected socket in room (the test fails if the chat refuses it)."""
     # Imported when first used: importing it sets up the chat and logs its channel layer,
     # which the tests of other folders do not need
@@ -73,6 +76,32 @@ async def echo_app(scope, receive, send):
             await send({"type": "websocket.accept"})
         else:
             await send({"type": "websocket.send", "text": event["text"]})
+
+
+# Another process's transaction on a chat's SQLite file: it takes the write lock, says so,
+# and keeps it until told (a line on its stdin) or for 8 s, well past CHAT_SAVE_SECONDS
+LOCK_HOLD_SECONDS = 8
+LOCK_HOLDER = f"""
+import sqlite3, sys, select
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+select.select([sys.stdin], [], [], {LOCK_HOLD_SECONDS})
+db.execute("ROLLBACK")
+"""
+
+
+@contextmanager
+def write_lock_held(path: str):
+    """Another process holds the SQLite file's write lock until the block ends (or 8 s)."""
+    command = [sys.executable, "-c", LOCK_HOLDER, path]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as holder:
+        try:
+            assert holder.stdout.readline().strip() == b"locked"
+            yield
+        finally:
+            holder.stdin.close()  # end of input: select() returns, the lock is given back
+            holder.wait(timeout=LOCK_HOLD_SECONDS + 5)
 
 
 class FakeClock:
@@ -115,6 +144,18 @@ def say_in_page(page: Page, text: str) -> None:
     box.press("Enter")
     # The page empties the box once the message is on the socket
     expect(box).to_have_value("")
+
+
+# Counts the sockets a page opens (window.socketsOpened), for a context's add_init_script
+COUNT_SOCKETS = """
+window.socketsOpened = 0;
+window.WebSocket = class extends window.WebSocket {
+    constructor(...args) {
+        super(...args);
+        window.socketsOpened += 1;
+    }
+};
+"""
 
 
 def messages(page: Page) -> Locator:

@@ -20,6 +20,7 @@ from django.conf import settings
 from . import frames
 from .authors import author_for
 from .counters import count
+from .database import NotSaved
 from .history import RoomHistory
 from .hub import Delivery, HubConsumer
 from .limits import RateLimit
@@ -71,6 +72,8 @@ class ChatConsumer(HubConsumer):
 
         # Before anything is sent: if Redis fails here, the client gets no half a welcome
         joined = await self.presence.join()
+        # Whatever ends the socket, a disconnect or an error, it leaves the room's presence
+        self.cleanup.push_async_callback(self.presence.leave_quietly)
         await self.accept()
         await self.send_requested_history(query)
         await self.presence.announce(joined)
@@ -106,7 +109,11 @@ class ChatConsumer(HubConsumer):
             return
 
         # Save first: a message the room hears about is one that history can give back
-        event = await self.history.save(self.author, frame)
+        try:
+            event = await self.history.save(self.author, frame)
+        except NotSaved as failure:
+            await self.say_not_saved(failure)
+            return
 
         # Send message to room group
         await self.channel_layer.group_send(self.room_group_name, {"type": "chat.message", **event})
@@ -144,6 +151,12 @@ class ChatConsumer(HubConsumer):
             )
             return
         await self.send(text_data=await self.history.page(request))
+
+    async def say_not_saved(self, failure: NotSaved) -> None:
+        """Tell the sender alone that its message is not saved; the socket stays open."""
+        count(frames.NOT_SAVED)
+        reason = f"your message was not saved ({failure}), so no one got it; send it again"
+        await self.send(text_data=frames.error_frame(reason, frames.NOT_SAVED, retry=True))
 
     async def refuse(self, bad: frames.BadFrame) -> None:
         """Answer a bad frame only to its sender: an error frame, then a close if it must."""

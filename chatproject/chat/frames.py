@@ -6,6 +6,7 @@ a tutorial client that reads ``data.message`` still works.
 """
 
 import json
+import reprlib
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -31,6 +32,9 @@ RATE_LIMITED = "rate_limited"  # over the message budget: not sent, send it agai
 HISTORY_LIMITED = "history_limited"  # over the history budget: ask again later
 UNAVAILABLE = "unavailable"  # Redis is out of reach: reconnect with backoff (retry)
 FELL_BEHIND = "fell_behind"  # the client stopped reading: reconnect and catch up (retry)
+NOT_SAVED = "not_saved"  # the database failed or was too slow: not sent, send again (retry)
+# Counted, never sent: a room's queue in the channel layer was full, a delivery was dropped
+OVER_CAPACITY = "over_capacity"
 SIGNED_OUT = "signed_out"  # the account logged out or changed its password; closes with 4401
 LOGIN_LOCKED = "login_locked"  # too many failed logins (counted; the login page says it)
 
@@ -82,7 +86,7 @@ def read_client_frame(text_data: str | None) -> str | HistoryRequest | Typing:
     if kind == "typing":
         return Typing()
     if kind != "message":
-        raise BadFrame(f'unknown frame type {kind!r}; send {{"message": "<text>"}}')
+        raise BadFrame(f'unknown frame type {_shown(kind)}; send {{"message": "<text>"}}')
     return _valid_message_text(payload.get("message"))
 
 
@@ -110,9 +114,14 @@ def _message_id(value: object, name: str) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MESSAGE_ID:
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
-        raise BadFrame(f'"{name}" must be a message id (a whole number ≥ 0), not {shown}')
+        raise BadFrame(f'"{name}" must be a message id (a whole number ≥ 0), not {_shown(value)}')
     return value
+
+
+def _shown(value: object) -> str:
+    """A client's value as an error quotes it: its start only, however long it is."""
+    text = reprlib.repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _read_json_object(text_data: str | None) -> dict:
@@ -132,6 +141,9 @@ def _parse_json_object(text_data: str) -> dict:
         payload = json.loads(text_data)
     except ValueError:
         raise BadFrame('frame is not JSON; send {"message": "<text>"}') from None
+    except RecursionError:
+        # "[[[[…" a few thousand deep: Python's parser recurses once per level
+        raise BadFrame('frame is nested too deeply; send {"message": "<text>"}') from None
     if not isinstance(payload, dict):
         raise BadFrame(f'frame is a JSON {_json_kind(payload)}; send {{"message": "<text>"}}')
     return payload

@@ -1,16 +1,15 @@
 """The chat's memory: rooms and messages in the database, read and written from consumers.
 
-Plain synchronous functions (the ORM is synchronous); consumers call them through
-database_sync_to_async so the event loop never waits on the database, by way of
+Plain synchronous functions (the ORM is synchronous); consumers call them on database
+threads (chat/database.py) so the event loop never waits on the database, by way of
 RoomHistory, one socket's view of its room's history.
 """
 
 from collections import Counter
 
-from channels.db import database_sync_to_async
-
 from . import frames
 from .authors import Author, is_guest_name
+from .database import reading, save_in_time
 from .models import Message, Room
 
 
@@ -92,8 +91,8 @@ class RoomHistory:
         rooms.close(self.room_name)
 
     async def save(self, author: Author, text: str) -> dict:
-        """Save a message; what the room hears about it (see save_message)."""
-        return await asave_message(self.room, author, text)
+        """Save a message; what the room hears about it (see save_message), or NotSaved."""
+        return await save_in_time(save_message, self.room, author, text)
 
     async def page(self, request: frames.HistoryRequest) -> str:
         """The history frame that answers the request: after an id, or the last few."""
@@ -104,7 +103,7 @@ class RoomHistory:
         return frames.history_frame(messages, self.room_name, more)
 
 
-aroom_named = database_sync_to_async(room_named)
-asave_message = database_sync_to_async(save_message)
-amessages_after = database_sync_to_async(messages_after)
-arecent_messages = database_sync_to_async(recent_messages)
+# A handshake to a new room inserts its row, once per room; everything else here reads
+aroom_named = reading(room_named)
+amessages_after = reading(messages_after)
+arecent_messages = reading(recent_messages)

@@ -26,8 +26,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import frames
-from .counters import count
-from .outage import CLOSE_TRY_AGAIN_LATER, REDIS_ERRORS, UNAVAILABLE, outage
+from .counters import count, start_summaries
+from .outage import CLOSE_TRY_AGAIN_LATER, OUTAGE_RETRY_AFTER, REDIS_ERRORS, UNAVAILABLE, outage
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,13 @@ class Member(Protocol):
 # (it buffers); uvicorn waits while a client's buffer is full, and the room must not.
 SLOW_WRITE_SECONDS = 2.0
 
+# A client that fell behind may come back at once: the room is fine, its connection was not
+FELL_BEHIND_RETRY_AFTER = 1.0
+
+# Most events a hub takes from the layer at once, where the layer reads in batches
+# (chatproject/layers.py): one round trip for up to this many, instead of four for each
+RECEIVE_BATCH = 100
+
 # This process's hubs by group, in each event loop: a server has one loop; tests run each
 # in a loop of its own, and a hub belongs to the loop its task runs in
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, "Hub"]] = (
@@ -91,7 +98,7 @@ class Hub:
     async def run(self) -> None:
         renewal = None
         try:
-            self.channel_name = await self.layer.new_channel()
+            self.channel_name = await self.new_channel()
             await self.layer.group_add(self.group, self.channel_name)
             self.subscribed.set_result(None)
             renewal = asyncio.create_task(self.renew())
@@ -106,16 +113,35 @@ class Hub:
             if renewal is not None:
                 renewal.cancel()
 
+    async def new_channel(self) -> str:
+        """A plain channel of the hub's own where the layer reads in batches, else a new one.
+
+        A process's channels from new_channel() share one queue in RedisChannelLayer, so
+        one room's burst would fill every room's (settings.py: the layer's sizes).
+        """
+        if hasattr(self.layer, "receive_many"):
+            return f"hub.{uuid.uuid4().hex}"
+        return await self.layer.new_channel()
+
     async def listen(self) -> None:
         while True:
-            event = await self.layer.receive(self.channel_name)
-            try:
-                delivery = self.render(event)
-            except Exception:
-                logger.exception("Could not show an event to group %s: %r", self.group, event)
-                continue
-            if delivery is not None:
-                await self.write(delivery)
+            for event in await self.receive():
+                await self.show(event)
+
+    async def receive(self) -> list[dict]:
+        """The group's next events: a batch where the layer can, else one."""
+        if hasattr(self.layer, "receive_many"):
+            return await self.layer.receive_many(self.channel_name, RECEIVE_BATCH)
+        return [await self.layer.receive(self.channel_name)]
+
+    async def show(self, event: dict) -> None:
+        try:
+            delivery = self.render(event)
+        except Exception:
+            logger.exception("Could not show an event to group %s: %r", self.group, event)
+            return
+        if delivery is not None:
+            await self.write(delivery)
 
     async def write(self, delivery: Delivery) -> None:
         members = [member for member in self.members if member.socket_id != delivery.skip]
@@ -240,6 +266,8 @@ class HubConsumer(AsyncWebsocketConsumer):
     accepted = False
 
     async def __call__(self, scope, receive, send):
+        # The process's summary of what it refused or dropped starts with its first socket
+        start_summaries()
         self.uses_hub = settings.CHAT_ROOM_HUB
         if self.uses_hub:
             # No channel of its own: the group's events come through the process's hub,
@@ -316,20 +344,22 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def close_for_outage(self) -> None:
         """Tell the client that the room is out of reach, and close so that it retries."""
-        await self.close_to_retry(UNAVAILABLE, frames.UNAVAILABLE)
+        await self.close_to_retry(UNAVAILABLE, frames.UNAVAILABLE, OUTAGE_RETRY_AFTER)
 
     def fell_behind(self) -> None:
         """The hub gave up writing to this socket: its client should reconnect and catch up."""
         reason = "this connection fell behind the room; reconnect to catch up from history"
-        self.spawn(self.close_to_retry(reason, frames.FELL_BEHIND))
+        self.spawn(self.close_to_retry(reason, frames.FELL_BEHIND, FELL_BEHIND_RETRY_AFTER))
 
-    async def close_to_retry(self, reason: str, code: str) -> None:
+    async def close_to_retry(self, reason: str, code: str, retry_after: float) -> None:
+        """Say why, and how long to wait at least, then close with 4013 (try again later)."""
         count(code)
         try:
             if not self.accepted:
                 # Accept first: a refused handshake cannot say why
                 await self.accept()
-            await self.send(text_data=frames.error_frame(reason, code, retry=True))
+            frame = frames.error_frame(reason, code, retry=True, retry_after=retry_after)
+            await self.send(text_data=frame)
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
         except Exception:  # the client may be gone already: nothing to tell
             logger.debug("Could not tell a client to retry: %s", reason, exc_info=True)

@@ -19,6 +19,11 @@ REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # daphne lets applications use (as 4009 stands for 1009)
 CLOSE_TRY_AGAIN_LATER = 4013
 
+# How long a client should wait before it tries again during an outage: Redis restarts in a
+# second or two, and each earlier try costs the server a handshake it can only refuse. The
+# page doubles its wait on every failed try from there (room.js)
+OUTAGE_RETRY_AFTER = 3.0
+
 UNAVAILABLE = (
     "the chat lost its connection to Redis, so this room cannot be reached right now; "
     "reconnecting (nothing you sent before this is lost)"

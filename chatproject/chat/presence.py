@@ -15,6 +15,7 @@ told to the room's presence group; PresenceFrames shows the group's events to it
 """
 
 import asyncio
+import contextlib
 import json
 import time
 import weakref
@@ -268,6 +269,14 @@ class RoomPresence:
             return
         self.joined = False
         await self.announce(await self.store.leave(*self.entry))
+
+    async def leave_quietly(self) -> None:
+        """leave() for a socket that ended without a disconnect (a crash in a handler).
+
+        Redis may be what failed: then the entry expires by itself (CHAT_PRESENCE_TTL).
+        """
+        with contextlib.suppress(*REDIS_ERRORS):
+            await self.leave()
 
     async def announce(self, snapshot: Snapshot) -> None:
         """Tell the room who is in it, when that changed."""

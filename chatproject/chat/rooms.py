@@ -1,8 +1,12 @@
 """Room names: what a user may type, and the channel-layer group each name maps to.
 
 A room name is any Unicode text up to 100 characters, spaces and punctuation included
-(``demoroom``, ``雑談``, ``café au lait``). Channels group names, however, only allow
-``[a-zA-Z0-9-_.]`` and fewer than 100 characters, so the group is derived, never pasted.
+(``demoroom``, ``雑談``, ``café au lait``), that shows what it is: no invisible formatting
+characters (a zero-width space, a BOM, a right-to-left override that makes "gnp.exe" read
+"exe.png") and no space at either end, so that two rooms never look the same. Names are
+refused, never silently changed: the name in a URL is the room's name. Channels group names,
+however, only allow ``[a-zA-Z0-9-_.]`` and fewer than 100 characters, so the group is
+derived, never pasted.
 """
 
 import hashlib
@@ -38,6 +42,15 @@ def clean_room_name(raw: str) -> str:
         raise InvalidRoomName("a room name needs more than dots")
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
         raise InvalidRoomName("a room name cannot contain control characters")
+    if any(unicodedata.category(char) == "Cf" for char in name):
+        raise InvalidRoomName(
+            "a room name cannot contain invisible formatting characters "
+            "(zero-width spaces, direction marks and the like)"
+        )
+    # "demo" and "demo " would be two rooms that look the same (str.strip() knows
+    # every Unicode space, the ideographic one an IME types included)
+    if name != name.strip():
+        raise InvalidRoomName("a room name cannot start or end with a space")
     return name
 
 

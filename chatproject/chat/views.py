@@ -1,6 +1,6 @@
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import URLResolver, get_script_prefix, reverse
 from django.urls.resolvers import RegexPattern
 
@@ -12,13 +12,19 @@ from .authors import (
     new_guest_name,
     signed_guest_name,
 )
+from .forms import RoomForm
 from .outage import REDIS_ERRORS
 from .presence import presence_store
 from .rooms import MAX_ROOM_NAME_LENGTH, group_name_for
 
 
 def index(request):
-    return render(request, "chat/index.html", {"max_room_name_length": MAX_ROOM_NAME_LENGTH})
+    """Ask for a room; a name sent with ?room= leads to its room, or is answered why not."""
+    form = RoomForm(request.GET) if "room" in request.GET else RoomForm()
+    if form.is_bound and form.is_valid():
+        return redirect("chat:room", room_name=form.cleaned_data["room"])
+    context = {"form": form, "max_room_name_length": MAX_ROOM_NAME_LENGTH}
+    return render(request, "chat/index.html", context)
 
 
 def room(request, room_name):

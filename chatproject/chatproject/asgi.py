@@ -14,13 +14,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 import chat.routing  # noqa: E402
 from chatproject.layers import log_channel_layer  # noqa: E402
-from chatproject.proxy import ProxyPrefix, SameOriginValidator  # noqa: E402
+from chatproject.origin import SameOriginValidator  # noqa: E402
+from chatproject.proxy import ProxyPrefix  # noqa: E402
 
 if settings.DEBUG:
     # Serve the page's CSS and JS from daphne too, as runserver does (a deployment
@@ -30,7 +30,8 @@ if settings.DEBUG:
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(  # refuse pages of other sites (403)
+        # Only pages of this very site (scheme, host and port) may open a socket (else 403)
+        "websocket": SameOriginValidator(
             AuthMiddlewareStack(  # put the session's user on scope["user"]
                 URLRouter(chat.routing.websocket_urlpatterns)
             )
@@ -39,8 +40,7 @@ application = ProtocolTypeRouter(
 )
 
 if settings.CHAT_PROXY_PREFIX:
-    # Behind Jupyter's proxy (settings.py): every path under its prefix, sockets only from
-    # pages of the host the browser sees
-    application = ProxyPrefix(SameOriginValidator(application), settings.CHAT_PROXY_PREFIX)
+    # Behind Jupyter's proxy (settings.py): every path under its prefix
+    application = ProxyPrefix(application, settings.CHAT_PROXY_PREFIX)
 
 log_channel_layer()

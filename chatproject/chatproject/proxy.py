@@ -6,7 +6,7 @@ The browser opens http://127.0.0.1:8888/proxy/8001/chat/ (or, on JupyterHub,
 Settings name the prefix (CHAT_PROXY_PREFIX); this middleware tells Django and Channels.
 """
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from django.utils.http import RFC3986_SUBDELIMS
 
@@ -64,27 +64,3 @@ class ProxyPrefix:
         if not location.startswith(prefix):
             return location
         return b"../" * depth + location.removeprefix(b"/") or b"./"
-
-
-class SameOriginValidator:
-    """Accept a WebSocket only from a page of the site it connects to: Origin matches Host.
-
-    Jupyter makes the same check before it proxies a socket (JupyterHandler.check_origin);
-    behind it, the Host is Jupyter's own (127.0.0.1:8888, or the hub's name), so a page of
-    any other site is refused here too, whatever ALLOWED_HOSTS lets through.
-    """
-
-    def __init__(self, application) -> None:
-        self.application = application
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "websocket":
-            return await self.application(scope, receive, send)
-        headers = dict(scope.get("headers", []))
-        origin = headers.get(b"origin", b"").decode("latin1").lower()
-        host = headers.get(b"host", b"").decode("latin1").lower()
-        if origin and host and urlsplit(origin).netloc == host:
-            return await self.application(scope, receive, send)
-        # Closed before it is accepted: the server refuses the handshake with HTTP 403
-        await receive()
-        await send({"type": "websocket.close"})

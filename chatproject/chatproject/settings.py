@@ -1,10 +1,11 @@
 """Settings for the finished chat.
 
 Everything that differs between a laptop and a deployment comes from the environment:
-DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DJANGO_HTTPS, REDIS_URL,
-CHAT_CHANNEL_LAYER, DATABASE_URL, CHAT_PROXY_PREFIX and CHAT_PROXY_HOSTS. The defaults suit a
-workshop laptop: debug on, only local hosts allowed, a secret key of the checkout's own.
-A deployment (DJANGO_DEBUG=0) must bring its own key; SECURITY.md lists what else it sets.
+DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS,
+DJANGO_HTTPS, REDIS_URL, CHAT_CHANNEL_LAYER, DATABASE_URL, CHAT_PROXY_PREFIX and
+CHAT_PROXY_HOSTS. The defaults suit a workshop laptop: debug on, only local hosts allowed, a
+secret key of the checkout's own. A deployment (DJANGO_DEBUG=0) must bring its own key;
+SECURITY.md lists what else it sets.
 """
 
 import os
@@ -36,7 +37,6 @@ if not SECRET_KEY:
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
-# Also the list of Origins a WebSocket may come from (AllowedHostsOriginValidator)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 if not DEBUG and "*" in ALLOWED_HOSTS:
     # Any Host header would be served, and any page's Origin would pass the socket's check
@@ -64,6 +64,10 @@ SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 # Error pages (DEBUG on) hide the passwords inside REDIS_URL and DATABASE_URL too
 DEFAULT_EXCEPTION_REPORTER_FILTER = "chatproject.redaction.URLPasswordFilter"
 # ---------------------------------------------------------------------------------------------
+
+# Pages of other sites that may post forms here and open chat sockets, as full origins
+# ("https://chat.example.org"). A page of the chat's own site always may (chatproject/origin.py)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     # First, so that "manage.py runserver" serves ASGI (Channels 4 no longer does this itself)
@@ -113,11 +117,30 @@ TEMPLATES = [
 # No WSGI_APPLICATION: every server of this project speaks ASGI
 ASGI_APPLICATION = "chatproject.asgi.application"
 
+# How long a chat message's save may take before its sender hears "not saved" (the
+# not_saved error, with retry) and the save is abandoned for good (chat/database.py). A
+# save takes 4 ms (the median of 1,000 in a row on SQLite; 99 % within 30 ms, on a busy
+# two-core machine); a person waits a few seconds for their line before doubting it, and a
+# database that cannot write for that long (a lock held elsewhere, a full disk, a server
+# down) should be said so, not waited on. The database's own waits end as soon: SQLite's
+# for the file's write lock, PostgreSQL's for a lock or a statement (migrations' too: the
+# chat's tables are small), and a connection to a server that does not answer.
+CHAT_SAVE_SECONDS = float(os.environ.get("CHAT_SAVE_SECONDS", "3"))
+
 # SQLite by default; DATABASE_URL (postgres://…, mysql://…) selects any other database
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # No persistent connections: under ASGI each thread would keep its own (Django's advice)
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        waits = int(CHAT_SAVE_SECONDS * 1000)
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {
+                # libpq waits for a connection as long as TCP does unless told (2 s at least)
+                "connect_timeout": max(2, round(CHAT_SAVE_SECONDS)),
+                "options": f"-c lock_timeout={waits} -c statement_timeout={waits}",
+            }
+        )
 else:
     DATABASES = {
         "default": {
@@ -126,10 +149,11 @@ else:
             "NAME": os.environ.get("DJANGO_SQLITE_PATH", BASE_DIR / "db.sqlite3"),
             "OPTIONS": {
                 # Several daphne processes write to one file: readers never wait for the
-                # writer (WAL), and a writer waits for its turn instead of failing at once
+                # writer (WAL), and a writer waits for its turn instead of failing at once,
+                # for as long as a message may take to save (and a session or a sign-up too)
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                "timeout": CHAT_SAVE_SECONDS,
             },
             # Keep the connection: opening one (and running the PRAGMAs) on every saved
             # message was a third of a message's cost. Django advises against persistent
@@ -139,18 +163,29 @@ else:
         }
     }
 
+# Threads for the chat's database calls (chat/database.py), apart from Channels' one
+# thread, which still loads sessions and serves pages: a save that waits holds up neither
+# history reads nor handshakes. Reads (history pages, room lookups) run side by side, a
+# few at a time: each takes milliseconds, and a process has the GIL to share anyway. All
+# SQLite writers share the file's one write lock, so a second writer thread would only
+# wait for it in SQLite's busy loop (sleeps of up to 100 ms) instead of in line; on a
+# database server a room's save locks only that room, and other rooms write meanwhile.
+CHAT_DATABASE_READERS = 4
+CHAT_DATABASE_WRITERS = 4 if DATABASE_URL else 1
+
 # The channel layer carries group_send between consumers. With Redis, consumers in any
 # number of server processes share rooms; without it, only one process can chat.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # With Redis, CHAT_CHANNEL_LAYER picks the layer (the load benchmark compares them):
-#   redis   RedisChannelLayer: a queue per consumer in Redis, with capacity and expiry
+#   redis   RedisChannelLayer (chatproject/layers.py): queues in Redis, capacity and expiry
 #   pubsub  RedisPubSubChannelLayer: Redis PUBLISH/SUBSCRIBE, at most once, no capacity
 #   memory  InMemoryChannelLayer, Redis or not: one process only. Presence follows the
 #           layer (chat/presence.py), so it stays in this process too
 CHAT_CHANNEL_LAYER = os.environ.get("CHAT_CHANNEL_LAYER", "redis")
 redis_backends = {
-    "redis": "channels_redis.core.RedisChannelLayer",
+    # RedisChannelLayer, counting what it drops and reading a hub's messages in batches
+    "redis": "chatproject.layers.ChatRedisLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
 if CHAT_CHANNEL_LAYER not in (*redis_backends, "memory"):
@@ -169,9 +204,37 @@ if CHAT_CHANNEL_LAYER not in (*redis_backends, "memory"):
 # makes a burst wait its turn: CHAT_REDIS_PRESENCE_CONNECTIONS, 100, serve it, where opening
 # a thousand cost three times the CPU of a thousand sockets leaving, and 12 MB kept. The
 # layer's pool cannot wait (channels_redis refuses a command past its size, "Too many
-# connections"), so its size covers the largest burst: 1,000. Three server processes then
-# use at most 3,300 of Redis's default maxclients of 10,000.
+# connections"), so its size covers the largest burst: 1,000. Each room's hub also keeps
+# one of them, waiting at Redis for the room's messages (below), so a process serves
+# hundreds of rooms at once, not thousands. Three server processes then use at most 3,300
+# of Redis's default maxclients of 10,000.
 CHAT_REDIS_PRESENCE_CONNECTIONS = 100
+
+# How many messages a channel's queue in the layer holds (capacity), and for how long
+# (expiry, seconds): past either, RedisChannelLayer drops messages (the chat counts what is
+# over capacity, chat/counters.py; history still has them).
+#
+# With the room hub a queue is one room's in one process: the hub reads a plain channel of
+# its own, many messages at a time (chat/hub.py, chatproject/layers.py). Process-specific
+# channels, which the tutorial's consumers have (CHAT_ROOM_HUB=0), all share ONE queue per
+# process in RedisChannelLayer, so there it holds every room's messages for the process.
+# A hub on such a channel, with channels-redis's defaults (100, 60 s), lost most of a burst:
+#
+# Measured with benchmarks/burst.py, one daphne on a busy 2-core machine: 50 sockets of one
+# room send 10 messages each at once while another room sends 10 steadily. On one shared
+# queue of 100, 115 of the 510 messages came back to their senders (the rest were dropped
+# over capacity, 19,366 of 25,020 deliveries) and the quiet room lost 8 of its 10. With a
+# queue per hub, all arrived; the longest a hub's queue grew was 31 messages (the oldest
+# 0.8 s old), and at 200 sockets x 10 it was 86 (6.8 s old), all 400,020 deliveries made.
+# Without hubs the process's queue grew to 494 at 50 x 10, its oldest 43 s old.
+#
+# A capacity of 1,000 holds ten times the longest hub queue measured, room for several
+# processes' bursts into one busy hub, and twice the tutorial way's; messages of up to
+# 4,000 characters bound it at about 16 MB of Redis per queue. An expiry of 120 s is
+# twice the tutorial way's oldest and far past a hub's: a queue that nobody reads any more
+# (its process died) is gone two minutes after its last message.
+CHAT_LAYER_QUEUES = {"capacity": 1000, "expiry": 120}
+
 if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
     CHAT_REDIS = {
         "address": REDIS_URL,
@@ -198,9 +261,17 @@ if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
             "CONFIG": {"hosts": [CHAT_REDIS]},
         }
     }
+    if CHAT_CHANNEL_LAYER == "redis":
+        CHANNEL_LAYERS["default"]["CONFIG"] |= CHAT_LAYER_QUEUES
 else:
     CHAT_REDIS = None
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Queues in this process only; the hub's is sized as with Redis
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHAT_LAYER_QUEUES["capacity"]},
+        }
+    }
 
 # How fast one connection may send: messages a second on average, and the burst allowed.
 # A load benchmark raises them for its one fast sender.
@@ -210,6 +281,10 @@ CHAT_MESSAGE_BURST = int(os.environ.get("CHAT_MESSAGE_BURST", "10"))
 # One channel-layer subscription per room per process, shared by its sockets (chat/hub.py).
 # Off: every consumer joins the room's group with its own channel, as in the tutorial.
 CHAT_ROOM_HUB = env_flag("CHAT_ROOM_HUB", True)
+
+# Seconds between the log's summary lines of what the chat refused or dropped (only when
+# something was: chat/counters.py)
+CHAT_COUNTS_LOG_SECONDS = float(os.environ.get("CHAT_COUNTS_LOG_SECONDS", "60"))
 
 # Seconds a socket stays "in the room" after its server stops refreshing it (a crash)
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))

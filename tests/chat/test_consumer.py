@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 
 from chat.frames import CLOSE_MESSAGE_TOO_BIG, MAX_FRAME_LENGTH
 from chatproject.asgi import application
-from tests.helpers import ORIGIN, say, socket_path, users
+from tests.helpers import PAGE_HEADERS, say, socket_path, users
 
 # Consumers use the database from a worker thread (database_sync_to_async, which also tidies
 # stale connections there), which needs a transactional test database; every test runs with
@@ -60,7 +60,7 @@ class TestRefusedHandshakes:
     )
     async def test_bad_room_paths_are_refused(self, path):
         """Invalid room names and unknown paths refuse the handshake instead of crashing."""
-        communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        communicator = WebsocketCommunicator(application, path, headers=[*PAGE_HEADERS])
         connected, _ = await communicator.connect()
         assert not connected
 
@@ -87,6 +87,12 @@ BAD_TEXT_FRAMES = {
     "must be a string": '{"message": ["hello"]}',
     "empty": '{"message": ""}',
     "too long": json.dumps({"message": "x" * 4001}),
+    # Odd frames under the size limit: each gets its error frame, none a traceback or 1011
+    "nested too deeply": "[" * 60_000,
+    "frame is nested too deeply": '{"message": ' + "[" * 30_000,
+    "unknown frame type": json.dumps({"type": {"key": "x" * 10_000}}),
+    "frame is not JSON": '{"message": 1' + "0" * 5_000 + "}",
+    "must be a message id": json.dumps({"type": "history", "after": 1e308}),
 }
 
 

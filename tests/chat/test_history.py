@@ -20,7 +20,7 @@ from chat.counters import counted
 from chat.limits import BURST, MESSAGES_PER_SECOND, RateLimit
 from chat.models import Message
 from chatproject.asgi import application
-from tests.helpers import ORIGIN, FakeClock, say, socket_path, users
+from tests.helpers import PAGE_HEADERS, FakeClock, say, socket_path, users
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
 
@@ -36,7 +36,7 @@ async def connect():
     async def open_socket(
         room: str, query: str = "", session_key: str | None = None, guest: str | None = None
     ):
-        headers = [ORIGIN]
+        headers = [*PAGE_HEADERS]
         cookies = []
         if session_key is not None:
             cookies.append(f"{django_settings.SESSION_COOKIE_NAME}={session_key}")

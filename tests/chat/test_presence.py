@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from chat import consumers
 from chat.authors import GUEST_COOKIE, signed_guest_name
 from chat.presence import TYPING_SECONDS, LocalPresence, RedisPresence
 from chatproject.asgi import application
-from tests.helpers import ORIGIN, FakeClock, say, socket_path
+from tests.helpers import PAGE_HEADERS, FakeClock, say, socket_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,7 +107,7 @@ async def wait_for_names(store, room, socket, name, expected, timeout=5.0):
 
 async def join_as(name: str, room: str = "demoroom", query: str = "presence=1"):
     # The guest cookie the room page sets
-    headers = [ORIGIN, (b"cookie", f"{GUEST_COOKIE}={signed_guest_name(name)}".encode())]
+    headers = [*PAGE_HEADERS, (b"cookie", f"{GUEST_COOKIE}={signed_guest_name(name)}".encode())]
     path = socket_path(room) + (f"?{query}" if query else "")
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect()
@@ -164,6 +165,22 @@ class TestPresenceFrames:
                 assert await first.receive_nothing(timeout=0.3)
             finally:
                 await other.disconnect()
+
+    async def test_a_socket_that_crashes_leaves_the_room(self, monkeypatch):
+        """An error in a handler ends the socket without a disconnect: presence still hears."""
+
+        def crash(text_data):
+            raise RuntimeError("a bug in a handler")
+
+        async with guests("guest-0001") as (first,):
+            await next_of_type(first, "presence")
+            second = await join_as("guest-0002")
+            assert (await next_of_type(first, "presence"))["users"] == ["guest-0001", "guest-0002"]
+            monkeypatch.setattr(consumers.frames, "read_client_frame", crash)
+            await say(second, "boom")
+            assert (await next_of_type(first, "presence"))["users"] == ["guest-0001"]
+            with pytest.raises(RuntimeError, match="a bug in a handler"):
+                await second.wait(timeout=2)
 
 
 @pytest.mark.usefixtures("each_way")

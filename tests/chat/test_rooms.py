@@ -31,6 +31,13 @@ class TestCleanRoomName:
             ("a/b", "'/'"),
             ("..", "dots"),
             ("tab\there", "control"),
+            ("\u202egnp.exe", "invisible"),  # a right-to-left override: shows as "exe.png"
+            ("demo\u200broom", "invisible"),  # a zero-width space
+            ("\ufeffdemo", "invisible"),  # a byte order mark
+            ("demo\u2066", "invisible"),  # a bidi isolate
+            ("demo ", "start or end with a space"),
+            (" demo", "start or end with a space"),
+            ("雑談\u3000", "start or end with a space"),  # the ideographic space an IME types
         ],
     )
     def test_refuses_with_a_reason(self, name, why):

@@ -30,17 +30,22 @@ print(json.dumps([layer["BACKEND"], keys, type(presence_store()).__name__]))
 """
 
 
-def settings_process(**env: str) -> subprocess.CompletedProcess:
+def settings_process_env() -> dict[str, str]:
+    """This environment without the variables that choose a layer."""
     environment = {
         name: value
         for name, value in os.environ.items()
         if name not in ("REDIS_URL", "CHAT_CHANNEL_LAYER", "DJANGO_SETTINGS_MODULE")
     }
     environment["DJANGO_SETTINGS_MODULE"] = "chatproject.settings"
+    return environment
+
+
+def settings_process(**env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", SHOW_LAYER],
         cwd=CHATPROJECT_DIR,
-        env={**environment, **env},
+        env={**settings_process_env(), **env},
         capture_output=True,
         text=True,
     )
@@ -64,21 +69,53 @@ HOST_KEYS = [
 
 
 @pytest.mark.parametrize(
-    ("chosen", "backend_path"),
+    ("chosen", "backend_path", "library_class"),
     [
-        (None, "channels_redis.core.RedisChannelLayer"),
-        ("pubsub", "channels_redis.pubsub.RedisPubSubChannelLayer"),
+        (None, "chatproject.layers.ChatRedisLayer", "RedisChannelLayer"),
+        ("pubsub", "channels_redis.pubsub.RedisPubSubChannelLayer", "RedisPubSubChannelLayer"),
     ],
     ids=["redis-by-default", "pubsub"],
 )
-def test_redis_layers_share_their_host_settings(chosen, backend_path):
-    """REDIS_URL alone gives RedisChannelLayer, pubsub the pub/sub one: same hosts, presence."""
+def test_redis_layers_share_their_host_settings(chosen, backend_path, library_class):
+    """REDIS_URL alone gives RedisChannelLayer (the chat's), pubsub the pub/sub one: same
+    hosts, presence."""
     choice = {"CHAT_CHANNEL_LAYER": chosen} if chosen else {}
     backend, keys, presence, log = layer_of(REDIS_URL=REDIS_URL, **choice)
     assert backend == backend_path
-    assert f"Channel layer: {backend_path.rsplit('.', 1)[1]} at {REDIS_URL}" in log
+    assert f"Channel layer: {library_class} at {REDIS_URL}" in log
     assert keys == HOST_KEYS
     assert presence == "RedisPresence"
+
+
+SHOW_QUEUES = """
+import django
+django.setup()
+from django.conf import settings
+config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+print(config.get("capacity"), config.get("expiry"), settings.CHAT_LAYER_QUEUES)
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "sized"),
+    [
+        ({"REDIS_URL": REDIS_URL}, "1000 120"),
+        ({"REDIS_URL": REDIS_URL, "CHAT_CHANNEL_LAYER": "pubsub"}, "None None"),
+        ({}, "1000 None"),
+    ],
+    ids=["redis", "pubsub-has-no-queues", "memory"],
+)
+def test_the_layers_queues_are_sized_in_one_place(env, sized):
+    """CHAT_LAYER_QUEUES sizes RedisChannelLayer's queues, and the in-memory one's capacity."""
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_QUEUES],
+        cwd=CHATPROJECT_DIR,
+        env={**settings_process_env(), **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(sized + " {'capacity': 1000, 'expiry': 120}")
 
 
 def test_memory_gives_the_in_memory_layer_even_with_redis():

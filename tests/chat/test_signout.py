@@ -13,7 +13,7 @@ from django.test import Client
 
 from chat import frames
 from chatproject.asgi import application
-from tests.helpers import ORIGIN, say, socket_path
+from tests.helpers import PAGE_HEADERS, say, socket_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("each_way")]
 
@@ -25,7 +25,7 @@ def logged_in_client(username: str) -> Client:
 
 
 async def open_as(client: Client | None, room: str = "demoroom") -> WebsocketCommunicator:
-    headers = [ORIGIN]
+    headers = [*PAGE_HEADERS]
     if client is not None:
         session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
         headers.append((b"cookie", f"sessionid={session}".encode()))

@@ -2,6 +2,7 @@
 
 import json
 import re
+from html import escape, unescape
 from urllib.parse import quote
 
 import pytest
@@ -23,6 +24,38 @@ class TestIndex:
         html = client.get("/chat/").content.decode()
         assert 'id="room-name-input"' in html
         assert 'id="room-name-submit"' in html
+
+    @pytest.mark.parametrize(
+        ("typed", "room_url"),
+        [("demoroom", "/chat/demoroom/"), ("雑談", "/chat/%E9%9B%91%E8%AB%87/")],
+    )
+    def test_a_good_name_leads_to_its_room(self, client, typed, room_url):
+        response = client.get("/chat/", {"room": typed})
+        assert response.status_code == 302
+        assert response.url == room_url
+
+    @pytest.mark.parametrize(
+        ("typed", "why"),
+        [
+            ("", "cannot be empty"),
+            ("a/b", "cannot contain '/'"),
+            ("\u202egnp.exe", "invisible formatting characters"),
+            ("demo\u200b", "invisible formatting characters"),
+            ("\ufeffdemo", "invisible formatting characters"),
+            ("demo ", "start or end with a space"),
+            ("雑談\u3000", "start or end with a space"),
+        ],
+    )
+    def test_a_bad_name_is_answered_on_the_index_page(self, client, typed, why):
+        """The server's rule (chat/rooms.py) is the page's: it says why, and keeps the text."""
+        response = client.get("/chat/", {"room": typed})
+        assert response.status_code == 200
+        html = response.content.decode()
+        error = re.search(r'<p id="room-name-error"[^>]*>(.*?)</p>', html, re.S)
+        assert why in unescape(error.group(1))
+        assert "hidden" not in error.group(0)
+        if typed:
+            assert f'value="{escape(typed)}"' in html
 
     def test_site_root_redirects_to_the_chat(self, client):
         """/ sends visitors to the chat index."""
@@ -54,7 +87,15 @@ class TestRoom:
         assert "<b>x</b>" not in html
 
     @pytest.mark.parametrize(
-        "path", ["/chat/" + "x" * 101 + "/", "/chat/%20%20/", "/chat/../", "/chat/a%00b/"]
+        "path",
+        [
+            "/chat/" + "x" * 101 + "/",
+            "/chat/%20%20/",
+            "/chat/../",
+            "/chat/a%00b/",
+            "/chat/demo%20/",
+            "/chat/%E2%80%AEgnp.exe/",
+        ],
     )
     def test_invalid_names_are_a_404_not_a_500(self, client, path):
         """Empty, too-long or control-character names get a clean 404."""

@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from chat.outage import CLOSE_TRY_AGAIN_LATER, UNAVAILABLE
+from chat.outage import CLOSE_TRY_AGAIN_LATER, OUTAGE_RETRY_AFTER, UNAVAILABLE
 from workbook import RedisServer
 
 pytestmark = pytest.mark.live
@@ -171,7 +171,8 @@ async def test_redis_stopped_and_started_again(start_chat_server, own_redis):
                 await client.read_frame()
         # While Redis is down every connection is told the same and closed
         attempt = await connect(f"{url}?after={client.last_id}", origin=server.url)
-        assert json.loads(await asyncio.wait_for(attempt.recv(), ACK_TIMEOUT))["type"] == "error"
+        error = json.loads(await asyncio.wait_for(attempt.recv(), ACK_TIMEOUT))
+        assert (error["code"], error["retry_after"]) == ("unavailable", OUTAGE_RETRY_AFTER)
         await attempt.wait_closed()
         assert attempt.close_code == CLOSE_TRY_AGAIN_LATER
 

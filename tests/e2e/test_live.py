@@ -84,6 +84,7 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_room(start_chat_
                 last = json.loads(await asyncio.wait_for(stalled.recv(), RECEIVE_TIMEOUT))
         assert closed.value.rcvd.code == 4013
         assert last["type"] == "error" and last["retry"] is True
+        assert (last["code"], last["retry_after"]) == ("fell_behind", 1.0)
     assert "Traceback" not in server.log()
 
 
@@ -122,7 +123,8 @@ async def test_bad_frames_leave_the_server_and_the_room_unharmed(start_chat_serv
     server = start_chat_server()
     async with join(server, ROOM) as bystander:
         async with join(server, ROOM) as sender:
-            for frame in ("not json", "[1, 2]", "{}", '{"message": ""}'):
+            # The last, under the size limit, once raised RecursionError in the consumer
+            for frame in ("not json", "[1, 2]", "{}", '{"message": ""}', "[" * 60_000):
                 await sender.send(frame)
                 assert (await next_frame(sender, kind=None))["type"] == "error"
             await sender.send(b"\x00binary")
@@ -194,3 +196,21 @@ async def test_an_idle_socket_stays_in_the_room(start_chat_server):
         assert (await next_frame(idle, kind=None))["message"] == "still there?"
     assert "Timeout reading" not in server.log()
     assert "Redis is unreachable" not in server.log()
+
+
+async def test_a_frame_past_daphnes_limit_drops_only_that_connection(start_chat_server):
+    """Past daphne's own 1 MiB limit, daphne drops the TCP connection, as protocol.md says.
+
+    No close frame is sent (the client sees 1006, abnormal closure); the room goes on.
+    """
+    server = start_chat_server()
+    async with join(server, ROOM) as bystander:
+        async with join(server, ROOM) as sender:
+            with pytest.raises(ConnectionClosedError) as dropped:
+                await sender.send("x" * (1024 * 1024 + 1))
+                await asyncio.wait_for(sender.recv(), RECEIVE_TIMEOUT)
+            assert dropped.value.rcvd is None  # dropped, not closed with a code
+        async with join(server, ROOM) as newcomer:
+            await say(newcomer, "still working")
+            assert (await next_frame(bystander, kind=None))["message"] == "still working"
+    assert server.is_running()

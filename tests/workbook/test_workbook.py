@@ -342,7 +342,7 @@ class TestSetupDjango:
             "print(settings.CHANNEL_LAYERS['default']['BACKEND'])"
         )
         assert result.returncode == 0, result.stderr
-        assert result.stdout.strip() == "channels_redis.core.RedisChannelLayer"
+        assert result.stdout.strip() == "chatproject.layers.ChatRedisLayer"
 
     def test_other_settings_after_setup_say_restart(self):
         """Switching projects inside one process is refused with a clear message."""

@@ -30,11 +30,16 @@ function socketUrl() {
 }
 
 // Waits before reconnect attempt n: 0.5 s, 1 s, 2 s … up to 10 s, with jitter so that a
-// room full of pages does not reconnect in one burst after a server restart
-function backoffDelay(attempt) {
-    const ceiling = Math.min(10000, 500 * 2 ** attempt);
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+// room full of pages does not reconnect in one burst after a server restart; never less
+// than the server asked for (retry_after, in ms here)
+function backoffDelay(attempt, retryAfter) {
+    const ceiling = Math.min(10000, 1000 * 2 ** attempt);
+    return Math.max(retryAfter, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
 }
+
+// A socket the server accepts and then closes (Redis is away, say) is not a recovery: the
+// backoff starts again only after a connection stayed open this long
+const HEALTHY_MS = 10000;
 
 function setStatus(state, text) {
     statusLine.dataset.state = state;
@@ -73,6 +78,9 @@ Object.defineProperty(chatLog, "value", {
 
 let chatSocket = null;
 let attempt = 0;
+let healthy = null;
+// What the server's last retry frame asked for: wait at least this long (ms)
+let retryAfter = 0;
 // The close code after a log-out or password change (chat/frames.py CLOSE_SIGNED_OUT)
 const CLOSE_SIGNED_OUT = 4401;
 // The last text sent: an error frame about it puts it back in the box
@@ -83,21 +91,26 @@ function connect() {
     chatSocket = new WebSocket(socketUrl());
 
     chatSocket.onopen = () => {
-        attempt = 0;
+        healthy = setTimeout(() => {
+            attempt = 0;
+            retryAfter = 0;
+        }, HEALTHY_MS);
         setStatus("open", `Connected to ${roomName}`);
     };
 
     chatSocket.onmessage = (e) => {
         const data = JSON.parse(e.data);
-        if (data.type === "error" && data.retry) {
+        if (data.type === "error" && data.code === "not_saved") {
+            // The server could not save it, so no one got it; the socket stays open
+            notSent(data.error);
+        } else if (data.type === "error" && data.retry) {
             // The server's trouble, not ours: it closes the socket next, and we reconnect
+            retryAfter = (data.retry_after ?? 0) * 1000;
             appendEntry("notice", `The chat is unavailable: ${data.error}`);
         } else if (data.type === "error" && data.code === "signed_out") {
             appendEntry("notice", data.error);
         } else if (data.type === "error") {
-            appendEntry("notice", `Not sent: ${data.error}`);
-            // Give the refused text back, unless something new is being typed already
-            if (!messageInput.value) messageInput.value = lastSent;
+            notSent(data.error);
         } else if (data.type === "history") {
             data.messages.forEach(showMessage);
             // A long absence comes back in pages: ask for the next one, paced below the
@@ -113,6 +126,7 @@ function connect() {
     };
 
     chatSocket.onclose = (e) => {
+        clearTimeout(healthy);
         if (e.code === CLOSE_SIGNED_OUT) {
             // Reconnecting would speak as whoever this browser is now: the page must say
             // who that is, so it asks for a reload instead (the error frame said why)
@@ -122,10 +136,17 @@ function connect() {
         if (e.code !== 1000 && e.code !== 1006 && e.reason) {
             appendEntry("notice", `The server closed the connection: ${e.reason}`);
         }
-        const delay = backoffDelay(attempt++);
+        const delay = backoffDelay(attempt++, retryAfter);
         setStatus("closed", `Disconnected; reconnecting in ${(delay / 1000).toFixed(1)} s…`);
         setTimeout(connect, delay);
     };
+}
+
+// The server refused or could not save the last text sent: say so, and give it back,
+// unless something new is being typed already
+function notSent(reason) {
+    appendEntry("notice", `Not sent: ${reason}`);
+    if (!messageInput.value) messageInput.value = lastSent;
 }
 
 function showPresence(names) {

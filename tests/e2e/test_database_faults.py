@@ -1,0 +1,103 @@
+"""A real daphne whose SQLite file another process holds the write lock of.
+
+What the chat promises then: a message that cannot be saved within CHAT_SAVE_SECONDS is
+answered "not saved" (code not_saved, retry) to its sender alone, the socket stays open,
+nothing is broadcast, and the abandoned save never commits, even when the lock comes free
+while it still waits; meanwhile handshakes and history (which only read) are served at once.
+"""
+
+import asyncio
+import sqlite3
+import time
+import urllib.request
+
+import pytest
+
+from chatproject.settings import CHAT_SAVE_SECONDS
+from tests.helpers import write_lock_held
+from workbook.chat_client import RECEIVE_TIMEOUT, join, next_frame, say
+
+pytestmark = pytest.mark.live
+
+# How long anything that should not wait on the held lock may take
+PROMPT_SECONDS = 1.0
+
+
+async def expect_not_saved(websocket) -> float:
+    """Wait for a not_saved answer (skipping nothing); how many seconds it took."""
+    started = time.monotonic()
+    frame = await next_frame(websocket, None, timeout=CHAT_SAVE_SECONDS + 3)
+    assert (frame["type"], frame["code"], frame["retry"]) == ("error", "not_saved", True), frame
+    return time.monotonic() - started
+
+
+async def expect_silence(websocket, seconds: float = 0.3) -> None:
+    with pytest.raises(TimeoutError):
+        await next_frame(websocket, None, timeout=seconds)
+
+
+def guest_cookie(server, room: str) -> str:
+    """Open the room page as a browser would: its session cookie carries a guest name."""
+    with urllib.request.urlopen(f"{server.url}/chat/{room}/", timeout=RECEIVE_TIMEOUT) as page:
+        cookies = [header.split(";", 1)[0] for header in page.headers.get_all("Set-Cookie")]
+    return "; ".join(cookies)
+
+
+def saved_texts(path: str) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [text for (text,) in db.execute("SELECT text FROM chat_message ORDER BY id")]
+
+
+async def test_a_save_behind_a_held_lock_is_answered_not_saved_and_never_commits(
+    start_chat_server, chat_database
+):
+    """Lock held elsewhere: both messages are answered not_saved in CHAT_SAVE_SECONDS, the
+    room hears neither, the socket stays open, and the second, still waiting for the lock
+    when it comes free, is rolled back instead of committed."""
+    server = start_chat_server()
+    async with join(server, "demoroom") as alice, join(server, "demoroom") as bob:
+        with write_lock_held(chat_database):
+            await say(alice, "first")
+            # Sent while the first still waits, so that it begins before its own deadline
+            # and is still waiting for the lock when its deadline passes
+            await asyncio.sleep(CHAT_SAVE_SECONDS / 2)
+            await say(alice, "second")
+            assert await expect_not_saved(alice) < CHAT_SAVE_SECONDS / 2 + PROMPT_SECONDS
+            assert await expect_not_saved(alice) < CHAT_SAVE_SECONDS + PROMPT_SECONDS
+        # The lock came free while the second save still waited for it
+        server.wait_for_log("An abandoned save was rolled back before it could commit")
+        await expect_silence(bob)
+
+        await say(alice, "third")
+        assert (await next_frame(bob))["message"] == "third"
+        assert (await next_frame(alice))["message"] == "third"
+    assert saved_texts(chat_database) == ["third"]
+    assert server.is_running()
+
+
+async def test_other_rooms_and_handshakes_do_not_wait_for_a_held_lock(
+    start_chat_server, chat_database
+):
+    """While demoroom's save waits: a browser's new socket in another room (a session to
+    load, a room to look up, history to read) is served within 1 s, and a send in a third
+    room is answered within CHAT_SAVE_SECONDS of its own (not_saved: on SQLite every room
+    waits for the one write lock), not after demoroom's wait."""
+    server = start_chat_server()
+    # The page view saves a session and the first visit a room row: before the lock
+    cookie = guest_cookie(server, "quietroom")
+    async with join(server, "quietroom"):
+        pass
+    async with join(server, "demoroom") as alice, join(server, "otherroom") as carol:
+        with write_lock_held(chat_database):
+            await say(alice, "waiting")
+            started = time.monotonic()
+            async with join(server, "quietroom", "recent=5", cookie=cookie) as dave:
+                assert (await next_frame(dave, None))["type"] == "history"
+            assert time.monotonic() - started < PROMPT_SECONDS
+
+            await say(carol, "elsewhere")
+            sent = time.monotonic()
+            await expect_not_saved(alice)
+            await expect_not_saved(carol)
+            assert time.monotonic() - sent < CHAT_SAVE_SECONDS + PROMPT_SECONDS
+    assert saved_texts(chat_database) == []

@@ -27,7 +27,7 @@ from .limits import RateLimit
 from .outage import outage
 from .presence import PresenceFrames, RoomPresence
 from .rooms import group_name_for
-from .signout import SignedOutFrames, user_group
+from .signout import SIGN_OUTS, SignedOutFrames
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ class ChatConsumer(HubConsumer):
         await self.group_join(self.room_group_name, partial(RoomMessages, self.room_name))
         if frames.wants_presence(query):
             await self.group_join(self.presence.group, partial(PresenceFrames, self.room_name))
-        if self.author.user_id is not None:
+        self.user_id = self.author.user_id
+        if self.user_id is not None:
             # Signing out closes this socket (chat/signout.py)
-            await self.group_join(user_group(self.author.user_id), SignedOutFrames)
+            await self.group_join(SIGN_OUTS, SignedOutFrames)
         await self.history.open()
         self.cleanup.callback(self.history.close)
 
@@ -130,7 +131,7 @@ class ChatConsumer(HubConsumer):
 
     # The user signed out (without a hub too)
     async def chat_signed_out(self, event):
-        await self.group_event(user_group(self.author.user_id), event)
+        await self.group_event(SIGN_OUTS, event)
 
     async def send_requested_history(self, query: bytes) -> None:
         """Answer the socket URL's ?after=<id> or ?recent=<n>; without them, send nothing."""

@@ -33,12 +33,21 @@ logger = logging.getLogger(__name__)
 
 
 class Delivery(NamedTuple):
-    """A frame for a group's sockets, and the one socket it skips (its own typist, say);
-    with close_code, each socket is closed with that code once the frame is written."""
+    """A frame for a group's sockets, and the one socket it skips (its own typist, say).
+
+    With user_id, only that user's sockets get it; with close_code, each socket that got it
+    is closed with that code once the frame is written.
+    """
 
     text: str
     skip: str | None = None
+    user_id: int | None = None
     close_code: int | None = None
+
+    def reaches(self, member: "Member") -> bool:
+        if member.socket_id == self.skip:
+            return False
+        return self.user_id is None or member.user_id == self.user_id
 
 
 # Turns one event from the group into what its sockets get (None: nothing to send). A hub
@@ -50,6 +59,7 @@ class Member(Protocol):
     """A socket a hub writes to (a HubConsumer)."""
 
     socket_id: str
+    user_id: int | None
 
     async def send(self, text_data: str) -> None: ...
 
@@ -144,7 +154,7 @@ class Hub:
             await self.write(delivery)
 
     async def write(self, delivery: Delivery) -> None:
-        members = [member for member in self.members if member.socket_id != delivery.skip]
+        members = [member for member in self.members if delivery.reaches(member)]
         start = 0
         while start < len(members):
             start = await self.write_from(members, start, delivery.text)
@@ -264,6 +274,8 @@ class HubConsumer(AsyncWebsocketConsumer):
     """
 
     accepted = False
+    # The logged-in user the socket speaks for (a subclass sets it), None for a guest
+    user_id: int | None = None
 
     async def __call__(self, scope, receive, send):
         # The process's summary of what it refused or dropped starts with its first socket
@@ -325,7 +337,7 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def group_event(self, group: str, event: dict) -> None:
         """Without a hub: show an event from group on this socket, as the group's render says."""
         delivery = self.renders[group](event)
-        if delivery is not None and delivery.skip != self.socket_id:
+        if delivery is not None and delivery.reaches(self):
             await self.send(text_data=delivery.text)
             if delivery.close_code is not None:
                 await self.close(code=delivery.close_code)

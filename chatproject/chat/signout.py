@@ -1,10 +1,12 @@
 """Signing out closes the account's open sockets, in every server process.
 
 A socket is authenticated once, at its handshake: without this, a socket opened before a
-log-out (or a password change) would go on speaking as the user. Each socket of a logged-in
-user joins the user's group (through the process's hub, like a room's group); a log-out or
-a password change sends one event to that group, and every process writes the reason and
-closes its sockets of the user with CLOSE_SIGNED_OUT.
+log-out (or a password change) would go on speaking as the user. Every logged-in socket
+joins one group, SIGN_OUTS, through its process's hub: one subscription per process, however
+many users are logged in (a group per user would cost a hub, and a connection waiting at
+Redis, for each of them). A log-out or a password change sends one event there with the
+user's id; each process writes the reason to that user's sockets only, and closes them with
+CLOSE_SIGNED_OUT.
 """
 
 import logging
@@ -22,26 +24,25 @@ logger = logging.getLogger(__name__)
 SIGNED_OUT = "this account signed out or changed its password; reload the page to chat again"
 
 
-def user_group(user_id: int) -> str:
-    """The group of one user's sockets ("user." never starts a room's group, "chat_" does)."""
-    return f"user.{user_id}"
+# The group of every logged-in socket (a room's group starts with "chat_", never like this)
+SIGN_OUTS = "accounts.sign_outs"
 
 
 class SignedOutFrames:
-    """The user group's one event as what its sockets get: the reason, then a close."""
+    """A sign-out as what that user's sockets get: the reason, then a close."""
 
     def __call__(self, event: dict) -> Delivery | None:
         if event["type"] != "chat.signed_out":
             return None
         text = frames.error_frame(SIGNED_OUT, frames.SIGNED_OUT)
-        return Delivery(text, close_code=frames.CLOSE_SIGNED_OUT)
+        return Delivery(text, user_id=event["user_id"], close_code=frames.CLOSE_SIGNED_OUT)
 
 
 def close_sockets_of(user_id: int) -> None:
     """Tell every process to close the user's sockets (from sync code: views, signals)."""
     try:
         async_to_sync(get_channel_layer().group_send)(
-            user_group(user_id), {"type": "chat.signed_out"}
+            SIGN_OUTS, {"type": "chat.signed_out", "user_id": user_id}
         )
     except REDIS_ERRORS as error:
         # The log-out itself still happens; the sockets lost Redis too and are closing

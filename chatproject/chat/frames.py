@@ -22,6 +22,8 @@ MAX_FRAME_LENGTH = 64 * 1024
 # the private-use code 4000 + 1009's last digits. Daphne itself still closes with 1009 when
 # a message passes its own limit (1 MiB by default).
 CLOSE_MESSAGE_TOO_BIG = 4009
+# A socket over its client's cap: RFC 6455's 1008 "policy violation", private-use as above
+CLOSE_CLIENT_CAP = 4008
 
 # Every error frame carries one of these codes. The words may change; a code never does, so
 # a client (or a test) decides on the code. The same codes count what the chat refused or
@@ -35,6 +37,7 @@ FELL_BEHIND = "fell_behind"  # the client stopped reading: reconnect and catch u
 NOT_SAVED = "not_saved"  # the database failed or was too slow: not sent, send again (retry)
 # Counted, never sent: a room's queue in the channel layer was full, a delivery was dropped
 OVER_CAPACITY = "over_capacity"
+CLIENT_CAP = "client_cap"  # too many sockets from one address: close one, then reconnect
 
 
 # Most messages one history frame carries; a client asks again for the rest ("more": true)

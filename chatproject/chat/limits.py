@@ -31,6 +31,11 @@ class RateLimit:
         self.tokens -= 1
         return True
 
+    def seconds_until_full(self) -> float:
+        """How long until the whole burst is back (0: it is)."""
+        tokens = self.tokens + (self.clock() - self.updated) * self.rate
+        return max(self.burst - tokens, 0) / self.rate
+
 
 class Throttle:
     """At most one event per interval; the rest are dropped (typing notices, say)."""

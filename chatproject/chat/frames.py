@@ -38,6 +38,10 @@ NOT_SAVED = "not_saved"  # the database failed or was too slow: not sent, send a
 # Counted, never sent: a room's queue in the channel layer was full, a delivery was dropped
 OVER_CAPACITY = "over_capacity"
 CLIENT_CAP = "client_cap"  # too many sockets from one address: close one, then reconnect
+# Not an error frame's code: an HTTP request refused with 413, counted under this name
+REQUEST_TOO_BIG = (
+    "request_too_big"  # a body over CHAT_MAX_REQUEST_BODY (chatproject/bounded_daphne.py)
+)
 
 
 # Most messages one history frame carries; a client asks again for the rest ("more": true)

@@ -262,7 +262,7 @@ CHAT_CLIENT_HISTORY_BYTES_PER_SECOND = int(
 )
 CHAT_CLIENT_HISTORY_BURST_BYTES = int(os.environ.get("CHAT_CLIENT_HISTORY_BURST_BYTES", "4000000"))
 
-# What daphne holds for one client (chatproject/serve.py, which starts daphne with these).
+# What daphne holds for one client (chatproject/bounded_daphne.py, which starts daphne with these).
 # A socket whose client stops reading: daphne buffers its frames without limit (20 such
 # clients in a busy room grew the process by 101 MB in 40 s), so past this many unsent
 # bytes the socket is told it fell behind and closed. 1 MiB is nine full history pages

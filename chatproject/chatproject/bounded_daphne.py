@@ -12,9 +12,9 @@ Run it exactly as daphne (the same arguments): ``python -m chatproject.bounded_d
   connection is aborted, which frees the buffer.
 - **A request body too large.** daphne reads the whole body (to a temporary file past
   100 KB), then queues all of it in memory for the application, before Django sees the
-  request. Here a Content-Length over CHAT_MAX_REQUEST_BODY is answered 413 and the
-  connection closed as soon as the headers are in, before a byte of the body is read; a
-  chunked body is refused at the chunk that passes the limit.
+  request. Here a Content-Length over CHAT_MAX_REQUEST_BODY is answered 413 as soon as the
+  headers are in, before a byte of the body is kept, and the connection is closed a moment
+  later; a chunked body is refused at the chunk that passes the limit.
 """
 
 import logging
@@ -24,6 +24,7 @@ from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.conf import settings
+from twisted.internet import reactor
 from twisted.internet.abstract import FileDescriptor
 
 from chat import frames
@@ -31,6 +32,9 @@ from chat.counters import count
 from chat.outage import CLOSE_TRY_AGAIN_LATER
 
 logger = logging.getLogger(__name__)
+
+# How long a refused body is still read, and dropped, after its 413
+LINGER_SECONDS = 1.0
 
 FELL_BEHIND_REASON = "this connection fell behind the room; reconnect to catch up from history"
 
@@ -125,8 +129,13 @@ class BoundedRequest(WebRequest):
         # Twisted answers "Expect: 100-continue" right after gotLength(): no invitation to
         # send the body we refuse
         self.requestHeaders.removeHeader(b"Expect")
-        self.channel.transport.write(head + text)
-        self.channel.transport.loseConnection()
+        transport = self.channel.transport
+        transport.write(head + text)
+        # The answer ends there (FIN). What the client still sends is read and dropped for
+        # a moment: closing on unread bytes would reset the connection, and a client still
+        # sending would lose the 413 with it
+        transport.loseWriteConnection()
+        reactor.callLater(LINGER_SECONDS, transport.abortConnection)
 
 
 class BoundedHTTPFactory(HTTPFactory):

@@ -255,12 +255,15 @@ CHAT_CLIENT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_CLIENT_MESSAGES_PER
 CHAT_CLIENT_MESSAGE_BURST = int(os.environ.get("CHAT_CLIENT_MESSAGE_BURST", "60"))
 # History bytes a second to one address, and the burst. A full page (200 messages) is about
 # 110 KB and costs a database read and a JSON encoding; 150 sockets asking for 10 pages each
-# kept a process busy for 35 s. 1 MB a second is 9 full pages; the burst of 4 MB lets 40
-# people open a room at once (a ?recent=50 page is about 30 KB) or one catch up 36 pages.
+# kept a process busy for 35 s. 1 MB a second is 9 full pages; the burst of 2 MB lets 40
+# people open a room at once (the page's ?recent=50 is at most about 30 KB of ordinary
+# messages) or one client catch up 18 pages at once. With 150 sockets asking for 10 pages,
+# a new client's handshake waited up to 0.8 s behind a 4 MB burst on two busy cores, and
+# 0.3 s behind this one (tests/e2e/test_budgets.py).
 CHAT_CLIENT_HISTORY_BYTES_PER_SECOND = int(
     os.environ.get("CHAT_CLIENT_HISTORY_BYTES_PER_SECOND", "1000000")
 )
-CHAT_CLIENT_HISTORY_BURST_BYTES = int(os.environ.get("CHAT_CLIENT_HISTORY_BURST_BYTES", "4000000"))
+CHAT_CLIENT_HISTORY_BURST_BYTES = int(os.environ.get("CHAT_CLIENT_HISTORY_BURST_BYTES", "2000000"))
 
 # What daphne holds for one client (chatproject/bounded_daphne.py, which starts daphne with these).
 # A socket whose client stops reading: daphne buffers its frames without limit (20 such

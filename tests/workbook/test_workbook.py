@@ -298,7 +298,7 @@ class TestChatCommand:
         )
         try:
             wait_for_port(port, timeout=60)
-            assert "daphne" in psutil.Process(chat.pid).cmdline()
+            assert "chatproject.bounded_daphne" in psutil.Process(chat.pid).cmdline()
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/chat/", timeout=10) as page:
                 assert page.status == 200
             chat.send_signal(signal.SIGINT)

@@ -16,7 +16,6 @@ settings.py says why, and what that means with several processes.
 import asyncio
 import contextlib
 import math
-import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -35,41 +34,22 @@ class OverBudget(frames.BadFrame):
         self.retry_after = retry_after
 
 
-class ByteBudget:
-    """A token bucket counted in bytes, charged after the fact.
+class ByteBudget(RateLimit):
+    """A token bucket counted in bytes (rate: bytes a second), charged after the fact.
 
     A page's size is known only once it is read, so a page may start while any budget is
     left and is charged in full afterwards; the budget can go below zero by one page, and
     then waits until the rate has paid that back.
     """
 
-    def __init__(
-        self, per_second: float, burst: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.per_second = per_second
-        self.burst = burst
-        self.clock = clock
-        self.left = float(burst)
-        self.updated = clock()
-
-    def refill(self) -> None:
-        now = self.clock()
-        self.left = min(self.burst, self.left + (now - self.updated) * self.per_second)
-        self.updated = now
-
     def seconds_until_open(self) -> float:
         """0 if a page may start now; else how long until one may."""
         self.refill()
-        return 0.0 if self.left > 0 else (1 - self.left) / self.per_second
+        return 0.0 if self.tokens > 0 else (1 - self.tokens) / self.rate
 
     def spend(self, size: int) -> None:
         self.refill()
-        self.left -= size
-
-    def seconds_until_full(self) -> float:
-        """How long until the whole burst is back (0: it is)."""
-        self.refill()
-        return (self.burst - self.left) / self.per_second
+        self.tokens -= size
 
 
 @dataclass(eq=False)
@@ -117,8 +97,7 @@ def new_client(address: str) -> Client:
         address,
         RateLimit(settings.CHAT_CLIENT_MESSAGES_PER_SECOND, settings.CHAT_CLIENT_MESSAGE_BURST),
         ByteBudget(
-            settings.CHAT_CLIENT_HISTORY_BYTES_PER_SECOND,
-            settings.CHAT_CLIENT_HISTORY_BURST_BYTES,
+            settings.CHAT_CLIENT_HISTORY_BYTES_PER_SECOND, settings.CHAT_CLIENT_HISTORY_BURST_BYTES
         ),
     )
 

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from chat import budgets, frames
 from chat.addresses import UNKNOWN, client_address
 from chat.counters import counted
-from tests.helpers import ORIGIN, FakeClock, say, socket_path
+from tests.helpers import FakeClock, join, say
 
 ROOM = "budgets"
 
@@ -71,25 +71,13 @@ class TestClientAddress:
         assert client_address(scope) == "198.51.100.1"
 
 
-def communicator_from(address: str) -> WebsocketCommunicator:
-    from chatproject.asgi import application
-
-    communicator = WebsocketCommunicator(application, socket_path(ROOM), headers=[ORIGIN])
-    # The scope is read when the application starts, at connect()
-    communicator.scope["client"] = [address, 50000]
-    return communicator
-
-
 @asynccontextmanager
 async def sockets_from(*addresses: str):
     """A connected socket from each address; all disconnect afterwards, pass or fail."""
     opened = []
     try:
         for address in addresses:
-            communicator = communicator_from(address)
-            connected, _ = await communicator.connect()
-            assert connected
-            opened.append(communicator)
+            opened.append(await join(ROOM, client=address))
         yield opened
     finally:
         for communicator in opened:
@@ -110,9 +98,8 @@ class TestSocketCap:
         settings.CHAT_CLIENT_SOCKETS = 2
         before = counted(frames.CLIENT_CAP)
         async with sockets_from("192.0.2.1", "192.0.2.1"):
-            third = communicator_from("192.0.2.1")
-            connected, _ = await third.connect()
-            assert connected, "accepted, so that the client hears why"
+            # Accepted, so that the client hears why
+            third = await join(ROOM, client="192.0.2.1")
             error = await third.receive_json_from(timeout=5)
             assert error["code"] == frames.CLIENT_CAP
             assert "at most 2" in error["error"]
@@ -184,15 +171,10 @@ class TestHistoryBudget:
         """?recent= at the handshake spends the same budget (a reconnect loop is no way round)."""
         settings.CHAT_CLIENT_HISTORY_BURST_BYTES = 10
         settings.CHAT_CLIENT_HISTORY_BYTES_PER_SECOND = 1
-        from chatproject.asgi import application
-
         async with sockets_from("192.0.2.1") as (first,):
             await first.send_json_to({"type": "history", "after": 0})
             await next_of_type(first, "history")
-        path = socket_path(ROOM) + "?recent=10"
-        again = WebsocketCommunicator(application, path, headers=[ORIGIN])
-        again.scope["client"] = ["192.0.2.1", 50000]
-        assert (await again.connect())[0]
+        again = await join(ROOM, client="192.0.2.1", query="recent=10")
         try:
             assert (await next_of_type(again, "error"))["code"] == frames.HISTORY_LIMITED
         finally:
@@ -204,7 +186,7 @@ class TestClientBudgets:
         return budgets.Client(
             "192.0.2.1",
             budgets.RateLimit(rate=1, burst=2, clock=clock),
-            budgets.ByteBudget(per_second=100, burst=1000, clock=clock),
+            budgets.ByteBudget(rate=100, burst=1000, clock=clock),
         )
 
     async def test_history_pages_are_read_one_at_a_time(self):

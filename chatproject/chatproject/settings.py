@@ -268,10 +268,14 @@ CHAT_CLIENT_HISTORY_BURST_BYTES = int(os.environ.get("CHAT_CLIENT_HISTORY_BURST_
 # What daphne holds for one client (chatproject/bounded_daphne.py, which starts daphne with these).
 # A socket whose client stops reading: daphne buffers its frames without limit (20 such
 # clients in a busy room grew the process by 101 MB in 40 s), so past this many unsent
-# bytes the socket is told it fell behind and closed. 1 MiB is nine full history pages
-# or about 5,000 chat messages, on top of what the kernel's socket buffer holds already,
-# so a slow phone is not dropped, and 20 non-readers hold at most 20 MiB.
-CHAT_SEND_BUFFER_BYTES = int(os.environ.get("CHAT_SEND_BUFFER_BYTES", str(1024 * 1024)))
+# bytes the socket is told it fell behind and closed. 512 KiB is four full history pages
+# or about 2,500 chat messages, on top of the kernel's socket buffers (2.5 MB and more per
+# socket on Linux), so a slow phone is not dropped. A non-reader then holds at most this,
+# the frame that crossed it and an error frame, for at most 1 s more (autobahn's close
+# timeout). Measured with 20 non-readers in a busy room: +19 MB of RSS in all, of which a
+# busy room alone accounts for 5; with 1 MiB it was +29 to +46 MB (the allocator does not
+# give every freed buffer back).
+CHAT_SEND_BUFFER_BYTES = int(os.environ.get("CHAT_SEND_BUFFER_BYTES", str(512 * 1024)))
 # The largest HTTP request body, refused from its Content-Length before it is read (413).
 # The chat's forms are a few hundred bytes; daphne reads a whole body, and queues it in
 # memory for the application, before Django can refuse it (four 200 MB POSTs took RSS from

@@ -74,7 +74,12 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
             self.client_addr,
             self.factory.send_buffer_bytes,
         )
-        error = frames.error_frame(FELL_BEHIND_REASON, frames.FELL_BEHIND, retry=True)
+        # Imported here: the hub needs Django, which daphne sets up after this module loads
+        from chat.hub import FELL_BEHIND_RETRY_AFTER
+
+        error = frames.error_frame(
+            FELL_BEHIND_REASON, frames.FELL_BEHIND, retry=True, retry_after=FELL_BEHIND_RETRY_AFTER
+        )
         self.sendMessage(error.encode())
         # A client that answers the close in time closes cleanly; one that does not read is
         # dropped after autobahn's closeHandshakeTimeout, and its buffer with it

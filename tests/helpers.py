@@ -40,13 +40,20 @@ def socket_path(room: str) -> str:
     return f"/ws/chat/{quote(room)}/"
 
 
-async def join(room: str, headers=PAGE_HEADERS) -> WebsocketCommunicator:
-    """A connected socket in room (the test fails if the chat refuses it)."""
+async def join(
+    room: str, headers=PAGE_HEADERS, client: str | None = None, query: str = ""
+) -> WebsocketCommunicator:
+    """A connected socket in room (the test fails if the chat refuses it), from the client
+    address given (by default none, as from a UNIX socket), with ?query if given."""
     # Imported when first used: importing it sets up the chat and logs its channel layer,
     # which the tests of other folders do not need
     from chatproject.asgi import application
 
-    communicator = WebsocketCommunicator(application, socket_path(room), headers=list(headers))
+    path = f"{socket_path(room)}?{query}" if query else socket_path(room)
+    communicator = WebsocketCommunicator(application, path, headers=list(headers))
+    if client is not None:
+        # The application reads its scope when it starts, at connect()
+        communicator.scope["client"] = [client, 50000]
     connected, _ = await communicator.connect()
     assert connected, f"could not join {room!r}"
     return communicator

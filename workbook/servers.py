@@ -214,10 +214,17 @@ class ServerSpec:
             migrate_once(self.cwd, self.env)
 
 
+# The chat's own daphne: daphne's command line, plus bounds on what it buffers for a slow
+# client and on request bodies (chatproject/chatproject/bounded_daphne.py)
+CHAT_DAPHNE = "chatproject.bounded_daphne"
+
+
 def daphne_command(application: str, port: int) -> list[str]:
     """daphne runs the same as `daphne -b 127.0.0.1 -p PORT chatproject.asgi:application`
-    in cwd."""
-    return [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), application]
+    in cwd. The chat's application runs under the chat's daphne (`python -m
+    chatproject.bounded_daphne`, the same arguments), any other project's under daphne itself."""
+    module = CHAT_DAPHNE if application.startswith("chatproject.") else "daphne"
+    return [sys.executable, "-m", module, "-b", HOST, "-p", str(port), application]
 
 
 def uvicorn_command(application: str, port: int) -> list[str]:

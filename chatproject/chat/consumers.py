@@ -17,7 +17,8 @@ from functools import partial
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import frames
+from . import budgets, frames
+from .addresses import client_address
 from .authors import author_for
 from .counters import count
 from .database import NotSaved
@@ -57,6 +58,9 @@ class ChatConsumer(HubConsumer):
         self.presence = RoomPresence(
             self.channel_layer, self.room_group_name, self.socket_id, self.author.name
         )
+        # One set of budgets per client address, however many sockets it opens
+        if not await self.admit_client():
+            return
         query = self.scope.get("query_string", b"")
 
         # Join room group. Before reading history: a message saved in between then arrives
@@ -81,6 +85,19 @@ class ChatConsumer(HubConsumer):
         self.spawn(self.presence.keep_present())
         outage.recovered()
 
+    async def admit_client(self) -> bool:
+        """Count this socket against its client's cap; refuse it (and say why) if over."""
+        self.client = budgets.admit(client_address(self.scope))
+        if self.client is not None:
+            self.cleanup.callback(budgets.release, self.client)
+            return True
+        # Accept first: a refused handshake cannot say why
+        await self.accept()
+        limit = f"at most {settings.CHAT_CLIENT_SOCKETS}"
+        reason = f"too many connections from your address ({limit}); close one and reconnect"
+        await self.refuse(frames.BadFrame(reason, frames.CLOSE_CLIENT_CAP, frames.CLIENT_CAP))
+        return False
+
     async def disconnect(self, close_code):
         # Leave room group
         await self.group_leave_all()
@@ -104,6 +121,14 @@ class ChatConsumer(HubConsumer):
             await self.refuse(
                 frames.BadFrame(
                     f"too many messages ({limit}); this one was not sent",
+                    code=frames.RATE_LIMITED,
+                )
+            )
+            return
+        if not self.client.allow_message():
+            await self.refuse(
+                frames.BadFrame(
+                    "too many messages from your address; this one was not sent",
                     code=frames.RATE_LIMITED,
                 )
             )
@@ -151,7 +176,15 @@ class ChatConsumer(HubConsumer):
                 )
             )
             return
-        await self.send(text_data=await self.history.page(request))
+        try:
+            # The client's turn: one page at a time per address, within its byte budget
+            async with self.client.history_page() as charge:
+                page = await self.history.page(request)
+                charge(len(page.encode()))
+        except budgets.OverBudget as over:
+            await self.refuse(over)
+            return
+        await self.send(text_data=page)
 
     async def say_not_saved(self, failure: NotSaved) -> None:
         """Tell the sender alone that its message is not saved; the socket stays open."""
@@ -164,7 +197,8 @@ class ChatConsumer(HubConsumer):
         logger.info("Refused a frame in room %r: %s", self.room_name, bad)
         count(bad.code)
         # The error frame comes first because daphne does not pass close reasons on
-        await self.send(text_data=frames.error_frame(str(bad), bad.code))
+        retry_after = getattr(bad, "retry_after", None)
+        await self.send(text_data=frames.error_frame(str(bad), bad.code, retry_after=retry_after))
         if bad.close_code is not None:
             await self.close(code=bad.close_code)
 

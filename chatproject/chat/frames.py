@@ -22,6 +22,8 @@ MAX_FRAME_LENGTH = 64 * 1024
 # the private-use code 4000 + 1009's last digits. Daphne itself still closes with 1009 when
 # a message passes its own limit (1 MiB by default).
 CLOSE_MESSAGE_TOO_BIG = 4009
+# A socket over its client's cap: RFC 6455's 1008 "policy violation", private-use as above
+CLOSE_CLIENT_CAP = 4008
 
 # Every error frame carries one of these codes. The words may change; a code never does, so
 # a client (or a test) decides on the code. The same codes count what the chat refused or
@@ -42,6 +44,11 @@ LOGIN_LOCKED = "login_locked"  # too many failed logins (counted; the login page
 # reconnect, which would only speak as the same user again from another device's session;
 # it asks for a reload, which shows who the browser is now.
 CLOSE_SIGNED_OUT = 4401
+CLIENT_CAP = "client_cap"  # too many sockets from one address: close one, then reconnect
+# Not an error frame's code: an HTTP request refused with 413, counted under this name
+REQUEST_TOO_BIG = (
+    "request_too_big"  # a body over CHAT_MAX_REQUEST_BODY (chatproject/bounded_daphne.py)
+)
 
 
 # Most messages one history frame carries; a client asks again for the rest ("more": true)

@@ -23,13 +23,22 @@ class RateLimit:
 
     def allow(self) -> bool:
         """Take one token if there is one: True means the message may go."""
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+        self.refill()
         if self.tokens < 1:
             return False
         self.tokens -= 1
         return True
+
+    def refill(self) -> None:
+        """Add the tokens earned since the last look, up to the burst."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def seconds_until_full(self) -> float:
+        """How long until the whole burst is back (0: it is)."""
+        self.refill()
+        return max(self.burst - self.tokens, 0) / self.rate
 
 
 class Throttle:

@@ -278,6 +278,53 @@ else:
 CHAT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_MESSAGES_PER_SECOND", "5"))
 CHAT_MESSAGE_BURST = int(os.environ.get("CHAT_MESSAGE_BURST", "10"))
 
+# Budgets per client address (chat/budgets.py), shared by all of one client's sockets: the
+# limits above are per socket, and one address opening a thousand sockets had a thousand
+# budgets. The address is the TCP peer's, or the client a trusted proxy names in
+# X-Forwarded-For (chat/addresses.py): list the proxy's addresses or networks here, and
+# nothing else, since anyone can write that header. Empty: the header is never believed.
+CHAT_TRUSTED_PROXIES = env_list("CHAT_TRUSTED_PROXIES", "")
+# The budgets are kept per process, as the memory, event loop and database thread they
+# protect are: a handshake or a message needs no Redis round trip for them, and a crashed
+# process leaves no counts behind. With N processes one address may hold N times each
+# budget in all; cap connections across processes at the front proxy (nginx limit_conn).
+#
+# Open sockets per address. A workshop room behind one NAT must fit: 40 people with four
+# tabs each is 160. An idle socket costs about 26 KB (1,000 cost 26 MB), so 200 are 5 MB.
+CHAT_CLIENT_SOCKETS = int(os.environ.get("CHAT_CLIENT_SOCKETS", "200"))
+# Messages a second from one address, all its sockets together, and the burst: 40 people
+# saying hello at once fit in the burst, and 20 a second is four busy typists' worth.
+CHAT_CLIENT_MESSAGES_PER_SECOND = float(os.environ.get("CHAT_CLIENT_MESSAGES_PER_SECOND", "20"))
+CHAT_CLIENT_MESSAGE_BURST = int(os.environ.get("CHAT_CLIENT_MESSAGE_BURST", "60"))
+# History bytes a second to one address, and the burst. A full page (200 messages) is about
+# 110 KB and costs a database read and a JSON encoding; 150 sockets asking for 10 pages each
+# kept a process busy for 35 s. 1 MB a second is 9 full pages; the burst of 2 MB lets 40
+# people open a room at once (the page's ?recent=50 is at most about 30 KB of ordinary
+# messages) or one client catch up 18 pages at once. With 150 sockets asking for 10 pages,
+# a new client's handshake waited up to 0.8 s behind a 4 MB burst on two busy cores, and
+# 0.3 s behind this one (tests/e2e/test_budgets.py).
+CHAT_CLIENT_HISTORY_BYTES_PER_SECOND = int(
+    os.environ.get("CHAT_CLIENT_HISTORY_BYTES_PER_SECOND", "1000000")
+)
+CHAT_CLIENT_HISTORY_BURST_BYTES = int(os.environ.get("CHAT_CLIENT_HISTORY_BURST_BYTES", "2000000"))
+
+# What daphne holds for one client (chatproject/bounded_daphne.py, which starts daphne with these).
+# A socket whose client stops reading: daphne buffers its frames without limit (20 such
+# clients in a busy room grew the process by 101 MB in 40 s), so past this many unsent
+# bytes the socket is told it fell behind and closed. 512 KiB is four full history pages
+# or about 2,500 chat messages, on top of the kernel's socket buffers (2.5 MB and more per
+# socket on Linux), so a slow phone is not dropped. A non-reader then holds at most this,
+# the frame that crossed it and an error frame, for at most 1 s more (autobahn's close
+# timeout). Measured with 20 non-readers in a busy room: +19 MB of RSS in all, of which a
+# busy room alone accounts for 5; with 1 MiB it was +29 to +46 MB (the allocator does not
+# give every freed buffer back).
+CHAT_SEND_BUFFER_BYTES = int(os.environ.get("CHAT_SEND_BUFFER_BYTES", str(512 * 1024)))
+# The largest HTTP request body, refused from its Content-Length before it is read (413).
+# The chat's forms are a few hundred bytes; daphne reads a whole body, and queues it in
+# memory for the application, before Django can refuse it (four 200 MB POSTs took RSS from
+# 229 to 476 MB). 1 MiB, like daphne's limit on one WebSocket message.
+CHAT_MAX_REQUEST_BODY = int(os.environ.get("CHAT_MAX_REQUEST_BODY", str(1024 * 1024)))
+
 # One channel-layer subscription per room per process, shared by its sockets (chat/hub.py).
 # Off: every consumer joins the room's group with its own channel, as in the tutorial.
 CHAT_ROOM_HUB = env_flag("CHAT_ROOM_HUB", True)

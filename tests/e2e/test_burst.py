@@ -17,8 +17,16 @@ from workbook.chat_client import room_url
 
 pytestmark = pytest.mark.live
 
-# The default limits, whatever the environment says: each sender's 10 are allowed at once
-LIMITS = {"CHAT_MESSAGES_PER_SECOND": "5", "CHAT_MESSAGE_BURST": "10"}
+# The default limits per socket, whatever the environment says: each sender's 10 are
+# allowed at once. Every sender here comes from 127.0.0.1, where a real burst comes from as
+# many people's addresses, so the budgets per address are lifted
+LIMITS = {
+    "CHAT_MESSAGES_PER_SECOND": "5",
+    "CHAT_MESSAGE_BURST": "10",
+    "CHAT_CLIENT_SOCKETS": "1000000",
+    "CHAT_CLIENT_MESSAGES_PER_SECOND": "1000000",
+    "CHAT_CLIENT_MESSAGE_BURST": "1000000",
+}
 
 
 def counted_by(server, code: str) -> float:

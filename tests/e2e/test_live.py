@@ -61,9 +61,16 @@ async def test_uvicorn_serves_the_chat_and_shares_rooms_with_daphne(start_chat_s
 
 async def test_a_client_that_stops_reading_does_not_hold_up_the_room(start_chat_server):
     """uvicorn waits for a client's full buffer; the hub drops that client, the room goes on."""
-    server = start_chat_server(
-        server=start_uvicorn, CHAT_MESSAGES_PER_SECOND="1000000", CHAT_MESSAGE_BURST="1000000"
-    )
+    unlimited = {
+        name: "1000000"
+        for name in (
+            "CHAT_MESSAGES_PER_SECOND",
+            "CHAT_MESSAGE_BURST",
+            "CHAT_CLIENT_MESSAGES_PER_SECOND",
+            "CHAT_CLIENT_MESSAGE_BURST",
+        )
+    }
+    server = start_chat_server(server=start_uvicorn, **unlimited)
     # A client that reads nothing (its library stops at one frame): the buffers fill up
     stalled_client = connect(room_url(server, ROOM), origin=server.url, max_queue=1)
     async with stalled_client as stalled, join(server, ROOM) as alice:

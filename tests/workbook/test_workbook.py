@@ -176,13 +176,19 @@ class TestBackgroundServer:
 
 class TestServerSpec:
     def test_daphne_command_line_is_readable(self):
-        """A described server shows its command as a shell would take it."""
+        """A described server shows its command as a shell would take it; the chat runs
+        under its own daphne (daphne's arguments, with its bounds)."""
         server = project_server("daphne", port=8001)
         python = shlex.quote(sys.executable)
-        expected = f"{python} -m daphne -b 127.0.0.1 -p 8001 chatproject.asgi:application"
-        assert server.command_line == expected
+        arguments = "-b 127.0.0.1 -p 8001 chatproject.asgi:application"
+        assert server.command_line == f"{python} -m chatproject.bounded_daphne {arguments}"
         assert "daphne" in repr(server)
         assert "PATH" not in repr(server), "the environment stays out of the repr"
+
+    def test_other_projects_run_under_daphne_itself(self):
+        """A project of the notebooks' (not the chat) has no bounded daphne: plain daphne."""
+        command = daphne_command("asgi_test.asgi:application", 8001)
+        assert command[1:3] == ["-m", "daphne"]
 
     def test_environment_names_the_project_and_only_the_redis_asked_for(self, monkeypatch):
         """The caller's REDIS_URL never leaks in: redis_url=None means no Redis."""
@@ -292,7 +298,7 @@ class TestChatCommand:
         )
         try:
             wait_for_port(port, timeout=60)
-            assert "daphne" in psutil.Process(chat.pid).cmdline()
+            assert "chatproject.bounded_daphne" in psutil.Process(chat.pid).cmdline()
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/chat/", timeout=10) as page:
                 assert page.status == 200
             chat.send_signal(signal.SIGINT)

@@ -7,6 +7,7 @@ answers a locked-out attempt with 429 and registration/locked_out.html.
 from asgiref.sync import sync_to_async
 from axes.backends import AxesStandaloneBackend
 
+from chat.addresses import client_ip
 from chat.counters import count
 from chat.frames import LOGIN_LOCKED
 
@@ -29,3 +30,12 @@ class LoginThrottle(AxesStandaloneBackend):
 def count_lockout(sender, request, **kwargs) -> None:
     """Axes' user_locked_out signal: a refused login is counted like any other refusal."""
     count(LOGIN_LOCKED)
+
+
+def login_address(request) -> str | None:
+    """The address Axes counts failures for: the client the chat's budgets see, so that
+    behind a trusted proxy (CHAT_TRUSTED_PROXIES) each client is its own, not the proxy."""
+    scope = getattr(request, "scope", None)
+    if scope is None:  # a WSGI request (Django's test client): no ASGI scope to read
+        return request.META.get("REMOTE_ADDR")
+    return client_ip(scope)

@@ -37,6 +37,17 @@ def client_address(scope: dict, trusted_proxies: Iterable[str] | None = None) ->
     return budget_key(_behind_proxies(peer, _forwarded_for(scope), networks))
 
 
+def client_ip(scope: dict) -> str | None:
+    """The client's own address, as client_address() finds it (None: no TCP peer)."""
+    peer = _parse((scope.get("client") or (None,))[0])
+    if peer is None:
+        return None
+    networks = [
+        ipaddress.ip_network(proxy, strict=False) for proxy in settings.CHAT_TRUSTED_PROXIES
+    ]
+    return str(_behind_proxies(peer, _forwarded_for(scope), networks))
+
+
 def budget_key(address: Address) -> str:
     """The name a budget is kept under: IPv4 as it is, IPv6 by its /64."""
     if isinstance(address, ipaddress.IPv6Address):
@@ -78,9 +89,11 @@ def _forwarded_for(scope: dict) -> list[str]:
 
 
 def _parse(text: object) -> Address | None:
+    """An address, IPv4-mapped IPv6 (a dual-stack server's ::ffff:10.0.0.9) as IPv4."""
     if not isinstance(text, str):
         return None
     try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
+        address = ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
         return None
+    return getattr(address, "ipv4_mapped", None) or address

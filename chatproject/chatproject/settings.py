@@ -354,6 +354,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
+# The client address the chat's budgets use (chat/addresses.py), trusted proxies included
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.login_address"
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True

@@ -3,11 +3,13 @@ the login throttle, and names that look like another's refused."""
 
 import re
 from html import escape
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 
 from accounts.forms import SignUpForm
+from accounts.throttle import login_address
 from chat.counters import counted
 from chat.frames import LOGIN_LOCKED
 from chatproject.settings import AXES_FAILURE_LIMIT
@@ -208,3 +210,24 @@ class TestLookalikeNames:
         """Names that only share letters with alice, or are all Cyrillic, are fine."""
         django_user_model.objects.create_user("alice")
         assert sign_up(client, username).status_code == 302
+
+
+class TestLoginAddress:
+    """The throttle counts the client the budgets see: behind a trusted proxy, the client."""
+
+    @staticmethod
+    def request(peer: str, forwarded: str | None = None):
+        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+        return SimpleNamespace(scope={"client": (peer, 50000), "headers": headers}, META={})
+
+    def test_the_peer_without_a_trusted_proxy(self, settings):
+        settings.CHAT_TRUSTED_PROXIES = []
+        assert login_address(self.request("203.0.113.5", "198.51.100.7")) == "203.0.113.5"
+
+    def test_the_client_behind_a_trusted_proxy(self, settings):
+        settings.CHAT_TRUSTED_PROXIES = ["10.0.0.9"]
+        assert login_address(self.request("10.0.0.9", "198.51.100.7")) == "198.51.100.7"
+        assert login_address(self.request("::ffff:10.0.0.9", "2001:db8::1")) == "2001:db8::1"
+
+    def test_a_wsgi_request_keeps_remote_addr(self):
+        assert login_address(SimpleNamespace(META={"REMOTE_ADDR": "10.0.0.1"})) == "10.0.0.1"

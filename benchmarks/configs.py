@@ -5,7 +5,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -31,6 +31,9 @@ class Setup:
 
     redis_url: str
     database: Path
+    # Production refuses to start without a secret key: one for the run, shared by every
+    # process of it (guest cookies signed by one must read in another); never shown
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50), repr=False)
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,11 @@ class Deployment:
 def chat_env(setup: Setup, layer: str) -> dict[str, str]:
     # The layer is always named, so that a CHAT_CHANNEL_LAYER in the caller's shell changes
     # nothing. DEBUG off, as in production: with it on, Django also records every query.
-    # Production refuses to start without a secret key: one for this run.
     return {
         "DJANGO_SQLITE_PATH": str(setup.database),
         "CHAT_CHANNEL_LAYER": layer,
         "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECRET_KEY": setup.secret_key,
     }
 
 

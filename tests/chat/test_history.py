@@ -61,10 +61,8 @@ async def connect():
 @database_sync_to_async
 def seed(room: str, count: int, author: str = "alice") -> list[int]:
     """Save count messages in a room as a guest author; return their ids, oldest first."""
-    saved_in = history.room_named(room)
-    return [
-        history.save_message(saved_in, Author(author), f"{room} #{n}")["id"] for n in range(count)
-    ]
+    texts = [f"{room} #{n}" for n in range(count)]
+    return [event["id"] for event in history.save_messages(room, Author(author), texts)]
 
 
 @database_sync_to_async

@@ -8,7 +8,8 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
-from chat.models import Message, Room
+from chat.authors import Author
+from chat.history import save_message
 from chat.views import relative_path, reverse_websocket
 
 
@@ -145,8 +146,7 @@ class TestUrlHelpers:
 class TestAdmin:
     def test_lists_rooms_and_messages(self, admin_client):
         """The admin shows rooms by the names people typed, and messages with their authors."""
-        room = Room.objects.create(name="雑談")
-        Message.objects.create(room=room, author_name="guest-0042", text="こんにちは")
+        save_message("雑談", Author("guest-0042"), "こんにちは")
 
         rooms = admin_client.get("/admin/chat/room/")
         assert rooms.status_code == 200

@@ -5,8 +5,6 @@ here sleeps: Playwright's expect() polls until the page shows what it should, or
 """
 
 import re
-import sqlite3
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +17,7 @@ from tests.helpers import (
     TIMEOUT_MS,
     messages,
     require_chromium,
+    save_unheard,
     say_in_page,
     write_lock_held,
 )
@@ -370,24 +369,6 @@ def test_a_message_the_chat_could_not_save_stays_in_the_box(
     expect(messages(bob)).to_have_text(["worth keeping"])
     expect(box).to_have_value("")
     expect(messages(alice)).to_have_text(["worth keeping"])
-
-
-def save_unheard(chat_database: str, room: str, texts: list[str]) -> None:
-    """Save messages that no live socket hears about, straight into the room's database,
-    numbered on from the room's last seq as the chat would."""
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(chat_database) as database:
-        room_id, last_seq = database.execute(
-            "SELECT id, last_seq FROM chat_room WHERE name = ?", (room,)
-        ).fetchone()
-        database.executemany(
-            "INSERT INTO chat_message (room_id, seq, author_name, text, created)"
-            " VALUES (?, ?, 'guest-0001', ?, ?)",
-            [(room_id, last_seq + n, text, now) for n, text in enumerate(texts, start=1)],
-        )
-        database.execute(
-            "UPDATE chat_room SET last_seq = ? WHERE id = ?", (last_seq + len(texts), room_id)
-        )
 
 
 # Counts the page's WebSocket opens in window.socketsOpened, before any script of the page

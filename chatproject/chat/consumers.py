@@ -64,7 +64,7 @@ class ChatConsumer(HubConsumer):
         query = self.scope.get("query_string", b"")
 
         # Join room group. Before reading history: a message saved in between then arrives
-        # twice (the page drops the repeated id) rather than never.
+        # twice (the page drops the repeated seq) rather than never.
         await self.group_join(self.room_group_name, partial(RoomMessages, self.room_name))
         if frames.wants_presence(query):
             await self.group_join(self.presence.group, partial(PresenceFrames, self.room_name))

@@ -371,19 +371,6 @@ def test_a_message_the_chat_could_not_save_stays_in_the_box(
     expect(messages(alice)).to_have_text(["worth keeping"])
 
 
-# Counts the page's WebSocket opens in window.socketsOpened, before any script of the page
-COUNT_SOCKETS = """
-window.socketsOpened = 0;
-const PageWebSocket = window.WebSocket;
-window.WebSocket = class extends PageWebSocket {
-    constructor(...args) {
-        super(...args);
-        window.socketsOpened += 1;
-    }
-};
-"""
-
-
 def test_a_gap_in_seq_is_filled_without_reconnecting(start_chat_server, new_context, chat_database):
     """A message whose broadcast was lost: the next live message's seq jumps past it, and
     the page fetches it at once on its open socket and shows it in its place, once."""

@@ -10,8 +10,8 @@ name, or opening a socket to it, writes nothing; a room without a row has no his
 
 from functools import partial
 
-from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from . import frames
 from .authors import Author, is_guest_name
@@ -55,12 +55,21 @@ def take_seqs(room_name: str, count: int) -> tuple[int, int]:
     other savers in the room wait (Postgres locks the row; SQLite's IMMEDIATE transactions
     lock the file), so seqs are committed in order, without gaps.
     """
-    room = Room.objects.filter(name=room_name)
-    if not room.update(last_seq=F("last_seq") + count):
-        Room.objects.get_or_create(name=room_name)
-        room.update(last_seq=F("last_seq") + count)
-    room_id, last_seq = room.values_list("id", "last_seq").get()
+    with connection.cursor() as cursor:
+        cursor.execute(COUNT_UP, [count, room_name])
+        if not cursor.rowcount:
+            Room.objects.get_or_create(name=room_name)
+            cursor.execute(COUNT_UP, [count, room_name])
+        cursor.execute(LAST_SEQ, [room_name])
+        room_id, last_seq = cursor.fetchone()
     return room_id, last_seq - count + 1
+
+
+# Plain SQL that any database runs, rather than the ORM's update() and get(): building
+# those two queries in Python cost more than the INSERT. A save with them took 1.6-3.9 ms,
+# with these 1.1-2.3 ms, without a seq 0.6-1.3 ms (SQLite, a busy 2-core machine)
+COUNT_UP = f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + %s WHERE name = %s"
+LAST_SEQ = f"SELECT id, last_seq FROM {Room._meta.db_table} WHERE name = %s"
 
 
 def messages_after(room_name: str, after: int) -> tuple[list, bool]:

@@ -112,8 +112,10 @@ function connect() {
     chatSocket.onmessage = (e) => {
         const data = JSON.parse(e.data);
         if (data.type === "error" && data.code === "history_limited") {
-            // A history request came too soon: ask again for all the page still lacks
-            setTimeout(() => requestHistory({ after_seq: completeSeq }, chatSocket), 1000);
+            // A history request came too soon: ask again for all the page still lacks, when
+            // the server says a page may be asked for again
+            const wait = Math.max(data.retry_after ?? 1, 0.25) * 1000;
+            setTimeout(() => requestHistory({ after_seq: completeSeq }, chatSocket), wait);
         } else if (data.type === "error" && data.code === "not_saved") {
             // The server could not save it, so no one got it; the socket stays open
             notSent(data.error);

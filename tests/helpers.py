@@ -1,11 +1,13 @@
 """What tests in several folders share: the rule for a missing dependency, a chat socket
-in-process, an echo app, a clock the test moves, and the browser. Test modules import from
-here, never from each other or from a conftest."""
+in-process, an echo app, a clock the test moves, the browser, and messages saved without a
+broadcast. Test modules import from here, never from each other or from a conftest."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -168,3 +170,21 @@ window.WebSocket = class extends window.WebSocket {
 def messages(page: Page) -> Locator:
     """The texts of the chat messages the room page shows."""
     return page.locator("#chat-log li.message .text")
+
+
+def save_unheard(chat_database: str, room: str, texts: list[str]) -> None:
+    """Save messages that no live socket hears about, straight into the room's database,
+    numbered on from the room's last seq as the chat would."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with sqlite3.connect(chat_database) as database:
+        room_id, last_seq = database.execute(
+            "SELECT id, last_seq FROM chat_room WHERE name = ?", (room,)
+        ).fetchone()
+        database.executemany(
+            "INSERT INTO chat_message (room_id, seq, author_name, text, created)"
+            " VALUES (?, ?, 'guest-0001', ?, ?)",
+            [(room_id, last_seq + n, text, now) for n, text in enumerate(texts, start=1)],
+        )
+        database.execute(
+            "UPDATE chat_room SET last_seq = ? WHERE id = ?", (last_seq + len(texts), room_id)
+        )

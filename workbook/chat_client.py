@@ -1,5 +1,6 @@
 """A small client of the finished chat, for notebook cells and tests: join a room on a
-started server as its own page would, and read the next frame of a given type.
+started server as its own page would, read the next frame of a given type, or read the
+room's messages in seq order with the gaps filled (GapFreeReader).
 
 It is `websockets.connect` with the chat's URL, Origin and cookie filled in, and a read that
 never waits forever.
@@ -57,3 +58,56 @@ async def next_frame(
 async def say(websocket: ClientConnection, message: str) -> None:
     """Send a chat message: the tutorial's {"message": …} frame."""
     await websocket.send(json.dumps({"message": message}))
+
+
+class GapFreeReader:
+    """Reads a room's messages in seq order, each once, as the room page does: when a live
+    message's seq jumps, it asks at once, on the same socket, for exactly the ones between.
+
+    Messages that come early (past a gap) wait in ``early`` until the gap is filled; every
+    history request it sends is kept in ``asked``.
+    """
+
+    def __init__(self, websocket: ClientConnection, last_seq: int = 0) -> None:
+        self.websocket = websocket
+        # Every message up to this seq has been read
+        self.last_seq = last_seq
+        self.early: dict[int, dict] = {}
+        self.asked: list[dict] = []
+
+    async def next_message(self, timeout: float = RECEIVE_TIMEOUT) -> dict:
+        """The message after last_seq; frames of other types are skipped. Each read waits at
+        most timeout seconds (TimeoutError)."""
+        while self.last_seq + 1 not in self.early:
+            frame = json.loads(await asyncio.wait_for(self.websocket.recv(), timeout))
+            if frame["type"] == "message":
+                await self.ask_for_gap_before(frame["seq"])
+                self.keep([frame])
+            elif frame["type"] == "history":
+                self.keep(frame["messages"])
+                if frame["more"]:
+                    await self.ask_for_next_page(frame)
+        self.last_seq += 1
+        return self.early.pop(self.last_seq)
+
+    def keep(self, messages: list[dict]) -> None:
+        # A repeat of a message read already is dropped; one waiting already is the same
+        self.early.update((m["seq"], m) for m in messages if m["seq"] > self.last_seq)
+
+    async def ask_for_gap_before(self, seq: int) -> None:
+        """A live message's seq is past the highest held + 1: ask for the ones in between."""
+        highest = max(self.early, default=self.last_seq)
+        if seq > highest + 1:
+            await self.ask(highest, seq)
+
+    async def ask_for_next_page(self, page: dict) -> None:
+        """A history page said "more": ask on after its last message, up to the next held."""
+        after_seq = page["messages"][-1]["seq"]
+        await self.ask(after_seq, min((s for s in self.early if s > after_seq), default=None))
+
+    async def ask(self, after_seq: int, before_seq: int | None) -> None:
+        request = {"type": "history", "after_seq": after_seq}
+        if before_seq is not None:
+            request["before_seq"] = before_seq
+        self.asked.append(request)
+        await self.websocket.send(json.dumps(request))

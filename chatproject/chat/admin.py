@@ -5,14 +5,14 @@ from .models import Message, Room
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "group_name", "created"]
+    list_display = ["name", "group_name", "last_seq", "created"]
     search_fields = ["name"]
-    readonly_fields = ["group_name", "created"]
+    readonly_fields = ["group_name", "last_seq", "created"]
 
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "room", "author_name", "text", "created"]
+    list_display = ["id", "room", "seq", "author_name", "text", "created"]
     list_filter = ["room"]
     search_fields = ["text", "author_name"]
     list_select_related = ["room"]

@@ -64,7 +64,7 @@ class ChatConsumer(HubConsumer):
         query = self.scope.get("query_string", b"")
 
         # Join room group. Before reading history: a message saved in between then arrives
-        # twice (the page drops the repeated id) rather than never.
+        # twice (the page drops the repeated seq) rather than never.
         await self.group_join(self.room_group_name, partial(RoomMessages, self.room_name))
         if frames.wants_presence(query):
             await self.group_join(self.presence.group, partial(PresenceFrames, self.room_name))
@@ -72,8 +72,6 @@ class ChatConsumer(HubConsumer):
         if self.user_id is not None:
             # Signing out closes this socket (chat/signout.py)
             await self.group_join(SIGN_OUTS, SignedOutFrames)
-        await self.history.open()
-        self.cleanup.callback(self.history.close)
 
         # Before anything is sent: if Redis fails here, the client gets no half a welcome
         joined = await self.presence.join()
@@ -159,7 +157,7 @@ class ChatConsumer(HubConsumer):
         await self.group_event(SIGN_OUTS, event)
 
     async def send_requested_history(self, query: bytes) -> None:
-        """Answer the socket URL's ?after=<id> or ?recent=<n>; without them, send nothing."""
+        """Answer the socket URL's ?after_seq=, ?after= or ?recent=; without them, nothing."""
         try:
             request = frames.read_history_query(query)
         except frames.BadFrame as bad:

@@ -55,16 +55,19 @@ REQUEST_TOO_BIG = (
 HISTORY_PAGE_SIZE = 200
 # Most recent messages a client may ask for with ?recent=N
 MAX_RECENT = 100
-# The largest id a database can hold (a signed 64-bit BIGINT)
+# The largest id or seq a database can hold (a signed 64-bit BIGINT)
 MAX_MESSAGE_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class HistoryRequest:
-    """A client asks for the messages after an id it saw, or for the last few."""
+    """A client asks for the messages after a seq (and before another) or an id it saw, or
+    for the last few."""
 
     after: int | None = None
     recent: int | None = None
+    after_seq: int | None = None
+    before_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def read_client_frame(text_data: str | None) -> str | HistoryRequest | Typing:
     """
     payload = _read_json_object(text_data)
     kind = payload.get("type", "message")
+    if kind == "history" and "after_seq" in payload:
+        return _seq_request(payload.get("after_seq"), payload.get("before_seq"))
     if kind == "history":
         return HistoryRequest(after=_message_id(payload.get("after"), "after"))
     if kind == "typing":
@@ -98,9 +103,13 @@ def read_client_frame(text_data: str | None) -> str | HistoryRequest | Typing:
 
 
 def read_history_query(query_string: bytes) -> HistoryRequest | None:
-    """What the socket URL's ?after=<id> or ?recent=<n> asks for (None: no history)."""
+    """What the socket URL's ?after_seq=<seq>, ?after=<id> or ?recent=<n> asks for (None:
+    no history)."""
     # Blank values kept: "?after=" is a bad id, not "no history asked for"
     query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
+    if "after_seq" in query:
+        before_seq = query["before_seq"][-1] if "before_seq" in query else None
+        return _seq_request(query["after_seq"][-1], before_seq)
     if "after" in query:
         return HistoryRequest(after=_message_id(query["after"][-1], "after"))
     if "recent" in query:
@@ -115,13 +124,22 @@ def wants_presence(query_string: bytes) -> bool:
     return bool(values) and is_yes(values[-1])
 
 
-def _message_id(value: object, name: str) -> int:
-    """An id from JSON or a query string (0 to MAX_MESSAGE_ID), or BadFrame."""
+def _seq_request(after_seq: object, before_seq: object) -> HistoryRequest:
+    """The messages between two seqs (before_seq None: every one after after_seq)."""
+    if before_seq is not None:
+        before_seq = _message_id(before_seq, "before_seq", "a seq")
+    return HistoryRequest(
+        after_seq=_message_id(after_seq, "after_seq", "a seq"), before_seq=before_seq
+    )
+
+
+def _message_id(value: object, name: str, kind: str = "a message id") -> int:
+    """An id or a seq from JSON or a query string (0 to MAX_MESSAGE_ID), or BadFrame."""
     # Short enough to parse: Python refuses int() of 4,300+ digits, and ids have 19 at most
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MESSAGE_ID:
-        raise BadFrame(f'"{name}" must be a message id (a whole number ≥ 0), not {_shown(value)}')
+        raise BadFrame(f'"{name}" must be {kind} (a whole number ≥ 0), not {_shown(value)}')
     return value
 
 
@@ -207,9 +225,9 @@ def error_frame(
 
 
 def message_frame(event: dict, room: str) -> dict:
-    """The frame for one chat message (a saved one carries its id and author)."""
+    """The frame for one chat message (a saved one carries its id, seq and author)."""
     frame = {"type": "message", "message": event["message"], "room": room, "time": event["time"]}
-    for key in ("id", "author", "guest"):
+    for key in ("id", "seq", "author", "guest"):
         if key in event:
             frame[key] = event[key]
     return frame

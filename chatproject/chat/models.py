@@ -12,6 +12,9 @@ class Room(models.Model):
     # The channel-layer group of the room, derived from the name (rooms.group_name_for)
     group_name = models.CharField(max_length=100, unique=True)
     created = models.DateTimeField(auto_now_add=True)
+    # The seq of the room's latest message (0: none yet). Saving a message counts it up in
+    # the same transaction (history.take_seqs), so seqs are gap-free in commit order
+    last_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -29,6 +32,9 @@ class Message(models.Model):
     # for the messages after N, and ids it already shows are duplicates
     id = models.BigAutoField(primary_key=True)
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    # 1, 2, 3 … within the room, in the order the messages were committed: a client that
+    # holds seq 7 and receives 9 knows that 8 exists and asks for it
+    seq = models.PositiveBigIntegerField()
     # The account that wrote it, if any; the display name stays when the account goes
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -40,6 +46,10 @@ class Message(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["room", "id"])]
+        # Also the index that history after a seq reads
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="chat_message_one_seq_per_room")
+        ]
 
     def __str__(self) -> str:
         return f"{self.author_name}: {self.text[:50]}"

@@ -88,6 +88,29 @@ def test_history_frame_needs_a_whole_number(after):
     assert raised.value.close_code is None
 
 
+def test_history_frame_after_a_seq():
+    """{"type": "history", "after_seq": n} asks by seq, with before_seq as an upper bound."""
+    after_5 = HistoryRequest(after_seq=5)
+    assert read_client_frame('{"type": "history", "after_seq": 5}') == after_5
+    between = '{"type": "history", "after_seq": 5, "before_seq": "9"}'
+    assert read_client_frame(between) == HistoryRequest(after_seq=5, before_seq=9)
+
+
+@pytest.mark.parametrize(
+    ("frame", "named"),
+    [
+        ('{"type": "history", "after_seq": -1}', '"after_seq" must be a seq'),
+        ('{"type": "history", "after_seq": null}', '"after_seq" must be a seq'),
+        ('{"type": "history", "after_seq": 1, "before_seq": 1.5}', '"before_seq" must be a seq'),
+        ('{"type": "history", "after_seq": 1, "before_seq": [9]}', '"before_seq" must be a seq'),
+    ],
+)
+def test_history_frame_needs_whole_seqs(frame, named):
+    """after_seq and before_seq must be whole numbers ≥ 0; the error names the one that is not."""
+    with pytest.raises(BadFrame, match=named):
+        read_client_frame(frame)
+
+
 def test_typing_notice_and_unknown_types():
     """{"type": "typing"} is a typing notice; a type the chat does not know is a bad frame."""
     assert read_client_frame('{"type": "typing"}') == frames.Typing()
@@ -114,10 +137,14 @@ def test_history_frame_without_after_is_refused():
         (b"recent=10", HistoryRequest(recent=10)),
         (b"recent=0", HistoryRequest(recent=1)),
         (b"recent=100000", HistoryRequest(recent=MAX_RECENT)),
+        (b"after_seq=7", HistoryRequest(after_seq=7)),
+        (b"after_seq=7&before_seq=9", HistoryRequest(after_seq=7, before_seq=9)),
+        (b"after=3&after_seq=7&recent=10", HistoryRequest(after_seq=7)),
     ],
 )
 def test_history_query(query, asked):
-    """?after= wins over ?recent=; recent is clamped to 1..MAX_RECENT; nothing asked, None."""
+    """?after_seq= wins over ?after=, which wins over ?recent=; recent is clamped to
+    1..MAX_RECENT; nothing asked, None."""
     assert read_history_query(query) == asked
 
 
@@ -129,11 +156,20 @@ def test_recent_is_clamped_to_the_current_maximum(monkeypatch):
 
 @pytest.mark.parametrize(
     "query",
-    [b"after=abc", b"after=-1", b"after=1.5", b"after=%EF%BC%91", b"recent=x", b"recent=-2"],
+    [
+        b"after=abc",
+        b"after=-1",
+        b"after=1.5",
+        b"after=%EF%BC%91",
+        b"recent=x",
+        b"recent=-2",
+        b"after_seq=",
+        b"after_seq=1&before_seq=x",
+    ],
 )
 def test_bad_history_query(query):
     """A value that is no whole number gets BadFrame naming the parameter, not a close."""
-    name = query.split(b"=")[0].decode()
+    name = query.split(b"=")[-2].split(b"&")[-1].decode()
     with pytest.raises(BadFrame, match=f'"{name}"') as raised:
         read_history_query(query)
     assert raised.value.close_code is None
@@ -141,6 +177,7 @@ def test_bad_history_query(query):
 
 EVENT = {
     "id": 5,
+    "seq": 2,
     "message": "雑談です",
     "author": "guest-0042",
     "guest": True,
@@ -148,14 +185,15 @@ EVENT = {
 }
 
 
-def test_message_frame_carries_id_and_author():
-    """A saved message's frame has its type, text, room, time, id, author and guest flag."""
+def test_message_frame_carries_id_seq_and_author():
+    """A saved message's frame has its type, text, room, time, id, seq, author and guest flag."""
     assert message_frame({**EVENT, "type": "chat.message"}, "雑談") == {
         "type": "message",
         "message": "雑談です",
         "room": "雑談",
         "time": "2026-01-01T00:00:00.000+00:00",
         "id": 5,
+        "seq": 2,
         "author": "guest-0042",
         "guest": True,
     }

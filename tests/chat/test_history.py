@@ -18,7 +18,7 @@ from chat import consumers, frames, history
 from chat.authors import GUEST_COOKIE, Author, signed_guest_name
 from chat.counters import counted
 from chat.limits import BURST, MESSAGES_PER_SECOND, RateLimit
-from chat.models import Message
+from chat.models import Message, Room
 from chatproject.asgi import application
 from tests.helpers import PAGE_HEADERS, FakeClock, say, socket_path, users
 
@@ -61,10 +61,8 @@ async def connect():
 @database_sync_to_async
 def seed(room: str, count: int, author: str = "alice") -> list[int]:
     """Save count messages in a room as a guest author; return their ids, oldest first."""
-    saved_in = history.room_named(room)
-    return [
-        history.save_message(saved_in, Author(author), f"{room} #{n}")["id"] for n in range(count)
-    ]
+    texts = [f"{room} #{n}" for n in range(count)]
+    return [event["id"] for event in history.save_messages(room, Author(author), texts)]
 
 
 @database_sync_to_async
@@ -128,6 +126,89 @@ class TestSavedMessages:
             live = await receive(alice, "message")
         later = await connect("demoroom", "after=0")
         assert (await receive(later, "history"))["messages"] == [live]
+
+
+@database_sync_to_async
+def room_names() -> list[str]:
+    return list(Room.objects.values_list("name", flat=True))
+
+
+def seqs_of(frame: dict) -> list[int]:
+    return [message["seq"] for message in frame["messages"]]
+
+
+class TestSeq:
+    async def test_each_room_counts_from_one(self):
+        """Messages get seq 1, 2, 3 … in each room, however the rooms' messages interleave."""
+        async with users("room-a", "room-b") as (alice, bob):
+            for sender in (alice, bob, alice, alice, bob):
+                await say(sender, "hi")
+            seqs_a = [(await receive(alice, "message"))["seq"] for _ in range(3)]
+            seqs_b = [(await receive(bob, "message"))["seq"] for _ in range(2)]
+        assert (seqs_a, seqs_b) == ([1, 2, 3], [1, 2])
+
+    async def test_history_gives_the_seq_heard_live(self, connect):
+        """History carries each message's seq, the same as its live frame."""
+        async with users("demoroom") as (alice,):
+            await say(alice, "one")
+            await say(alice, "two")
+            live = [await receive(alice, "message") for _ in range(2)]
+        frame = await receive(await connect("demoroom", "recent=2"), "history")
+        assert frame["messages"] == live
+        assert seqs_of(frame) == [1, 2]
+
+    async def test_after_seq_in_the_url(self, connect):
+        """?after_seq=2 gets every message from seq 3 on."""
+        await seed("demoroom", 5)
+        frame = await receive(await connect("demoroom", "after_seq=2"), "history")
+        assert seqs_of(frame) == [3, 4, 5]
+        assert frame["more"] is False
+
+    async def test_exactly_the_missing_range(self, connect):
+        """after_seq 2 and before_seq 5 get seqs 3 and 4: a gap between two shown messages."""
+        await seed("demoroom", 6)
+        socket = await connect("demoroom")
+        await socket.send_json_to({"type": "history", "after_seq": 2, "before_seq": 5})
+        frame = await receive(socket, "history")
+        assert seqs_of(frame) == [3, 4]
+        assert frame["more"] is False
+
+    async def test_pages_by_seq(self, connect, monkeypatch):
+        """A long range comes in pages; the next page is asked after the last seq given."""
+        monkeypatch.setattr(frames, "HISTORY_PAGE_SIZE", 3)
+        await seed("demoroom", 8)
+        socket = await connect("demoroom", "after_seq=0&before_seq=8")
+        first = await receive(socket, "history")
+        await socket.send_json_to({"type": "history", "after_seq": 3, "before_seq": 8})
+        second = await receive(socket, "history")
+        await socket.send_json_to({"type": "history", "after_seq": 6, "before_seq": 8})
+        last = await receive(socket, "history")
+        assert [seqs_of(page) for page in (first, second, last)] == [[1, 2, 3], [4, 5, 6], [7]]
+        assert [page["more"] for page in (first, second, last)] == [True, True, False]
+
+    async def test_a_bad_seq_gets_an_error_and_keeps_the_socket(self, connect):
+        """A before_seq that is no whole number is answered with an error frame naming it."""
+        socket = await connect("demoroom")
+        await socket.send_json_to({"type": "history", "after_seq": 0, "before_seq": "x"})
+        assert '"before_seq"' in (await receive(socket, "error"))["error"]
+        await assert_still_chats(socket)
+
+
+class TestRoomRows:
+    async def test_a_handshake_makes_no_room(self, connect):
+        """Opening sockets to a new name, and asking it for history, writes no room row."""
+        socket = await connect("nobody-here", "recent=10")
+        assert (await receive(socket, "history"))["messages"] == []
+        await socket.send_json_to({"type": "history", "after_seq": 0})
+        assert (await receive(socket, "history"))["messages"] == []
+        assert await room_names() == []
+
+    async def test_the_first_message_makes_the_room(self, connect):
+        """The room's row appears with its first saved message, which has seq 1."""
+        socket = await connect("somebody-here")
+        await say(socket, "first")
+        assert (await receive(socket, "message"))["seq"] == 1
+        assert await room_names() == ["somebody-here"]
 
 
 class TestRecent:

@@ -163,8 +163,7 @@ async def test_a_save_given_up_after_its_insert_is_rolled_back():
     attempt = database.SaveAttempt()
 
     def save_then_give_up() -> dict:
-        room = history.room_named("demoroom")
-        event = history.save_message(room, Author("alice"), "given up")
+        event = history.save_message("demoroom", Author("alice"), "given up")
         # The deadline passes here, in the waiter's thread
         assert attempt.decide("abandoned")
         return event

@@ -8,7 +8,9 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
-from chat.models import Message, Room
+from chat.authors import Author
+from chat.history import save_message
+from chat.models import Room
 from chat.views import relative_path, reverse_websocket
 
 
@@ -75,6 +77,12 @@ class TestRoom:
         for element_id in ("chat-log", "chat-message-input", "chat-message-submit"):
             assert f'id="{element_id}"' in html
         assert json_script(html, "room-name") == room
+
+    @pytest.mark.django_db
+    def test_a_visit_makes_no_room(self, client):
+        """Only a saved message makes a room's row: visiting a new name writes none."""
+        assert client.get("/chat/nobody-said-anything/").status_code == 200
+        assert not Room.objects.exists()
 
     def test_socket_path_is_relative_to_the_page(self, client):
         """The page gets ../../ws/chat/<room>/, which works under any proxy prefix."""
@@ -145,8 +153,7 @@ class TestUrlHelpers:
 class TestAdmin:
     def test_lists_rooms_and_messages(self, admin_client):
         """The admin shows rooms by the names people typed, and messages with their authors."""
-        room = Room.objects.create(name="雑談")
-        Message.objects.create(room=room, author_name="guest-0042", text="こんにちは")
+        save_message("雑談", Author("guest-0042"), "こんにちは")
 
         rooms = admin_client.get("/admin/chat/room/")
         assert rooms.status_code == 200

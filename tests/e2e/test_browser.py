@@ -5,8 +5,6 @@ here sleeps: Playwright's expect() polls until the page shows what it should, or
 """
 
 import re
-import sqlite3
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +17,7 @@ from tests.helpers import (
     TIMEOUT_MS,
     messages,
     require_chromium,
+    save_unheard,
     say_in_page,
     write_lock_held,
 )
@@ -340,16 +339,8 @@ def test_a_long_absence_comes_back_in_pages(start_chat_server, new_context, chat
     expect(messages(alice)).to_have_text(["before"])
     server.stop()
 
-    # 450 messages that no live socket heard about, written straight into the database
     missed = [f"missed {n:03d}" for n in range(450)]
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(chat_database) as database:
-        (room_id,) = database.execute("SELECT id FROM chat_room WHERE name = 'paging'").fetchone()
-        database.executemany(
-            "INSERT INTO chat_message (room_id, author_name, text, created)"
-            " VALUES (?, 'guest-0001', ?, ?)",
-            [(room_id, text, now) for text in missed],
-        )
+    save_unheard(chat_database, "paging", missed)
 
     start_chat_server(port=server.port)
     wait_until_connected(alice, timeout=RECONNECT_TIMEOUT_MS)
@@ -378,3 +369,27 @@ def test_a_message_the_chat_could_not_save_stays_in_the_box(
     expect(messages(bob)).to_have_text(["worth keeping"])
     expect(box).to_have_value("")
     expect(messages(alice)).to_have_text(["worth keeping"])
+
+
+def test_a_gap_in_seq_is_filled_without_reconnecting(start_chat_server, new_context, chat_database):
+    """A message whose broadcast was lost: the next live message's seq jumps past it, and
+    the page fetches it at once on its open socket and shows it in its place, once."""
+    server = start_chat_server()
+    alice_context = new_context()
+    alice_context.add_init_script(COUNT_SOCKETS)
+    alice = open_room(alice_context, server, "gaps")
+    bob = open_room(new_context(), server, "gaps")
+    say_first(bob, "one", alice)
+
+    # Saved, but as if its broadcast had been lost on the way
+    save_unheard(chat_database, "gaps", ["two, never heard live"])
+    say_in_page(bob, "three")
+
+    in_order = ["one", "two, never heard live", "three"]
+    expect(messages(alice)).to_have_text(in_order)
+    assert alice.evaluate("window.socketsOpened") == 1
+    expect(alice.locator("#chat-status")).to_have_attribute("data-state", "open")
+    # The repair is not a one-off: the next message goes on after it, shown once
+    say_in_page(bob, "four")
+    expect(messages(alice)).to_have_text([*in_order, "four"])
+    assert alice.evaluate("window.socketsOpened") == 1

@@ -6,8 +6,9 @@ import json
 import pytest
 from websockets.asyncio.server import serve
 
+from tests.helpers import save_unheard
 from workbook import free_port
-from workbook.chat_client import join, next_frame, room_url
+from workbook.chat_client import GapFreeReader, join, next_frame, room_url, say
 
 
 class Server:
@@ -75,3 +76,41 @@ async def test_next_frame_gives_up_after_its_timeout(frames_server):
     async with join(server, "demoroom") as websocket:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(next_frame(websocket, "history", timeout=0.2), 5)
+
+
+@pytest.mark.live
+class TestGapFreeReader:
+    """GapFreeReader against a real chat server (daphne and Redis) and its database."""
+
+    async def test_a_jump_in_seq_is_filled_on_the_same_socket(
+        self, start_chat_server, chat_database
+    ):
+        """A message saved without a broadcast is fetched as soon as the next one jumps past
+        it, and comes before it; the reader asks for exactly that one."""
+        server = start_chat_server()
+        async with join(server, "gaps") as writer, join(server, "gaps") as websocket:
+            reader = GapFreeReader(websocket)
+            await say(writer, "one")
+            assert (await reader.next_message())["message"] == "one"
+
+            save_unheard(chat_database, "gaps", ["two, never broadcast"])
+            await say(writer, "three")
+            read = [await reader.next_message() for _ in range(2)]
+        assert [(m["seq"], m["message"]) for m in read] == [
+            (2, "two, never broadcast"),
+            (3, "three"),
+        ]
+        assert reader.asked == [{"type": "history", "after_seq": 1, "before_seq": 3}]
+        assert (reader.last_seq, reader.early) == (3, {})
+
+    async def test_repeats_are_dropped(self, start_chat_server):
+        """A message that comes again (in a history frame) is not read twice."""
+        server = start_chat_server()
+        async with join(server, "repeats") as websocket:
+            reader = GapFreeReader(websocket)
+            await say(websocket, "one")
+            assert (await reader.next_message())["seq"] == 1
+            await websocket.send(json.dumps({"type": "history", "after_seq": 0}))
+            await say(websocket, "two")
+            assert (await reader.next_message())["message"] == "two"
+        assert (reader.asked, reader.early) == ([], {})

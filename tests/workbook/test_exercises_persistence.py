@@ -5,7 +5,8 @@ import json
 import pytest
 
 from chat import frames
-from chat.models import Message, Room
+from chat.authors import Author
+from chat.history import save_messages
 from workbook.checks import ExerciseFailed
 from workbook.exercises.persistence import (
     check_merge_history,
@@ -21,11 +22,8 @@ MESSAGES = 450
 @pytest.fixture
 def long_room(transactional_db):
     """A room with 450 messages; returns their ids, oldest first."""
-    room = Room.objects.create(name=ROOM)
-    saved = Message.objects.bulk_create(
-        Message(room=room, author_name="kernel", text=f"message {n}") for n in range(MESSAGES)
-    )
-    return [message.id for message in saved]
+    texts = [f"message {n}" for n in range(MESSAGES)]
+    return [event["id"] for event in save_messages(ROOM, Author("kernel"), texts)]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,6 +1,8 @@
 // The room page: one WebSocket to the room, reopened with backoff whenever it drops.
-// Every reconnect asks for the messages after the last id shown, and ids already shown are
-// skipped: a dropped connection leaves no gap and shows nothing twice.
+// Every message has a seq, 1, 2, 3 … in its room. A live message whose seq jumps makes the
+// page ask for exactly the missing ones on the open socket; every reconnect asks for the
+// messages after the last seq it has all of, and seqs already shown are skipped: nothing
+// goes missing and nothing shows twice.
 "use strict";
 
 const roomName = JSON.parse(document.getElementById("room-name").textContent);
@@ -14,16 +16,18 @@ const sendButton = document.querySelector("#chat-message-submit");
 const presenceList = document.querySelector("#chat-presence");
 const typingLine = document.querySelector("#chat-typing");
 
-// Ids of the messages on the page, and the highest: where a reconnect picks up
-const shownIds = new Set();
-let lastId = null;
+// Seqs of the messages on the page; the page has every seq up to completeSeq (null until
+// the first history frame says where the page starts), and none above highestSeq
+const shownSeqs = new Set();
+let completeSeq = null;
+let highestSeq = 0;
 
 // The socket lives where the page lives: same host, same path prefix, wss: under https:
 function socketUrl() {
     const url = new URL(socketPath, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    if (lastId === null) url.searchParams.set("recent", recentCount);
-    else url.searchParams.set("after", lastId);
+    if (completeSeq === null) url.searchParams.set("recent", recentCount);
+    else url.searchParams.set("after_seq", completeSeq);
     // Also hear who is here and who is typing
     url.searchParams.set("presence", "1");
     return url.href;
@@ -47,9 +51,10 @@ function setStatus(state, text) {
 }
 
 // Every piece of user data goes in through textContent, never innerHTML
-function appendEntry(kind, text, time, author) {
+function appendEntry(kind, text, time, author, seq) {
     const entry = document.createElement("li");
     entry.className = kind;
+    if (seq !== undefined) entry.dataset.seq = seq;
     if (time) {
         const stamp = document.createElement("time");
         stamp.dateTime = time;
@@ -66,8 +71,14 @@ function appendEntry(kind, text, time, author) {
     body.className = "text";
     body.textContent = text;
     entry.append(body);
-    chatLog.append(entry);
+    // A missing message fetched late goes before the later ones already shown
+    chatLog.insertBefore(entry, seq === undefined ? null : firstEntryAfter(seq));
     chatLog.scrollTop = chatLog.scrollHeight;
+}
+
+function firstEntryAfter(seq) {
+    const entries = Array.from(chatLog.querySelectorAll("li[data-seq]"));
+    return entries.find((entry) => Number(entry.dataset.seq) > seq) ?? null;
 }
 
 // The tutorial's #chat-log was a <textarea>; its tests read .value, so it still answers
@@ -100,7 +111,12 @@ function connect() {
 
     chatSocket.onmessage = (e) => {
         const data = JSON.parse(e.data);
-        if (data.type === "error" && data.code === "not_saved") {
+        if (data.type === "error" && data.code === "history_limited") {
+            // A history request came too soon: ask again for all the page still lacks, when
+            // the server says a page may be asked for again
+            const wait = Math.max(data.retry_after ?? 1, 0.25) * 1000;
+            setTimeout(() => requestHistory({ after_seq: completeSeq }, chatSocket), wait);
+        } else if (data.type === "error" && data.code === "not_saved") {
             // The server could not save it, so no one got it; the socket stays open
             notSent(data.error);
         } else if (data.type === "error" && data.retry) {
@@ -112,15 +128,16 @@ function connect() {
         } else if (data.type === "error") {
             notSent(data.error);
         } else if (data.type === "history") {
-            data.messages.forEach(showMessage);
+            showHistory(data.messages);
             // A long absence comes back in pages: ask for the next one, paced below the
             // server's limit of 5 history requests a second
-            if (data.more) setTimeout(() => requestHistoryAfter(lastId, chatSocket), 250);
+            if (data.more) setTimeout(() => requestHistory(nextPageAfter(data), chatSocket), 250);
         } else if (data.type === "presence") {
             showPresence(data.users);
         } else if (data.type === "typing") {
             showTyping(data.author, data.seconds);
         } else if (typeof data.message === "string") {
+            askForMissedBefore(data.seq);
             showMessage(data);
         }
     };
@@ -181,23 +198,51 @@ function renderTyping() {
         : "";
 }
 
-function requestHistoryAfter(id, socket) {
-    // A socket that closed meanwhile is replaced by one that asks with ?after= itself
+function requestHistory(range, socket) {
+    // A socket that closed meanwhile is replaced by one that asks with ?after_seq= itself
     if (socket === chatSocket && socket.readyState === WebSocket.OPEN) {
-        socket.send(JSON.stringify({ type: "history", after: id }));
+        socket.send(JSON.stringify({ type: "history", ...range }));
     }
 }
 
-// A message arrives twice when it was saved while the socket reconnected: show it once
+// A live message past highestSeq + 1 means the ones in between were lost on their way:
+// ask for exactly those, now, on this socket
+function askForMissedBefore(seq) {
+    if (completeSeq === null || !Number.isInteger(seq) || seq <= highestSeq + 1) return;
+    requestHistory({ after_seq: highestSeq, before_seq: seq }, chatSocket);
+}
+
+// The next page of the same range: up to the first message shown after this page
+function nextPageAfter(frame) {
+    const after = frame.messages.at(-1).seq;
+    const later = Array.from(shownSeqs).filter((seq) => seq > after);
+    if (!later.length) return { after_seq: after };
+    return { after_seq: after, before_seq: Math.min(...later) };
+}
+
+function showHistory(messages) {
+    // The first history frame says where the page starts: just before its oldest message
+    if (completeSeq === null) completeSeq = messages.length ? messages[0].seq - 1 : 0;
+    messages.forEach(showMessage);
+    advanceCompleteSeq();
+}
+
+function advanceCompleteSeq() {
+    while (completeSeq !== null && shownSeqs.has(completeSeq + 1)) completeSeq++;
+}
+
+// A message arrives twice when it was saved while the socket reconnected, or was asked
+// for while it was on its way: show it once
 function showMessage(data) {
-    if (Number.isInteger(data.id)) {
-        if (shownIds.has(data.id)) return;
-        shownIds.add(data.id);
-        lastId = Math.max(lastId ?? 0, data.id);
+    if (Number.isInteger(data.seq)) {
+        if (shownSeqs.has(data.seq)) return;
+        shownSeqs.add(data.seq);
+        highestSeq = Math.max(highestSeq, data.seq);
+        advanceCompleteSeq();
     }
     // Their message is what they were typing
     if (data.author) stopTyping(data.author);
-    appendEntry("message", data.message, data.time, data.author);
+    appendEntry("message", data.message, data.time, data.author, data.seq);
 }
 
 // The server passes on one notice per interval anyway; the page need not send more

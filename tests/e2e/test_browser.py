@@ -306,6 +306,19 @@ def test_the_page_says_when_redis_is_gone_and_recovers(start_chat_server, new_co
         redis.stop()
 
 
+def test_a_page_over_its_addresss_socket_cap_is_told_why(start_chat_server, new_context):
+    """One socket per address allowed: a second tab hears why it was closed, as a notice,
+    not as a message of its own that was "not sent", and its box stays empty."""
+    server = start_chat_server(CHAT_CLIENT_SOCKETS="1")
+    open_room(new_context(), server)
+    second = new_context().new_page()
+    second.goto(server.url + room_path("demoroom"))
+    notice = second.locator("#chat-log li.notice").filter(has_text="too many connections")
+    expect(notice.first).to_be_visible()
+    expect(second.locator("#chat-log li.notice").filter(has_text="Not sent")).to_have_count(0)
+    expect(second.locator("#chat-message-input")).to_have_value("")
+
+
 def test_during_a_redis_outage_the_page_backs_off(start_chat_server, new_context, tmp_path):
     """A 10 s Redis outage: every try is accepted and then closed (4013); the page backs off
     across those tries, as the server's retry_after asks, and opens at most 4 sockets."""

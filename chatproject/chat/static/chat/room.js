@@ -123,7 +123,9 @@ function connect() {
             // The server's trouble, not ours: it closes the socket next, and we reconnect
             retryAfter = (data.retry_after ?? 0) * 1000;
             appendEntry("notice", `The chat is unavailable: ${data.error}`);
-        } else if (data.type === "error" && data.code === "signed_out") {
+        } else if (data.type === "error" && ["signed_out", "client_cap"].includes(data.code)) {
+            // About this connection, not a message: say so (the close that follows decides
+            // whether the page reconnects)
             appendEntry("notice", data.error);
         } else if (data.type === "error") {
             notSent(data.error);

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterable
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -62,16 +63,30 @@ async def join(
 
 
 @asynccontextmanager
-async def users(*rooms: str):
-    """Join each room as a separate user; everyone disconnects afterwards, pass or fail."""
-    communicators = []
+async def each_joined(open_one, items: Iterable):
+    """A socket for each item, opened one after another by open_one(item); all disconnect
+    afterwards, pass or fail."""
+    opened = []
     try:
-        for room in rooms:
-            communicators.append(await join(room))
-        yield communicators
+        for item in items:
+            opened.append(await open_one(item))
+        yield opened
     finally:
-        for communicator in communicators:
+        for communicator in opened:
             await communicator.disconnect()
+
+
+def users(*rooms: str):
+    """Join each room as a separate user; everyone disconnects afterwards, pass or fail."""
+    return each_joined(join, rooms)
+
+
+async def next_of_type(communicator: WebsocketCommunicator, kind: str) -> dict:
+    """The next frame of one type, skipping others (presence may come before or after a
+    message); each read has a timeout."""
+    while (frame := await communicator.receive_json_from(timeout=5))["type"] != kind:
+        pass
+    return frame
 
 
 async def say(communicator: WebsocketCommunicator, message: str) -> None:

@@ -2,15 +2,13 @@
 history budgets its sockets share (chat/addresses.py, chat/budgets.py)."""
 
 import asyncio
-from contextlib import asynccontextmanager
 
 import pytest
-from channels.testing import WebsocketCommunicator
 
 from chat import budgets, frames
 from chat.addresses import UNKNOWN, client_address
 from chat.counters import counted
-from tests.helpers import FakeClock, join, say
+from tests.helpers import FakeClock, each_joined, join, next_of_type, say
 
 ROOM = "budgets"
 
@@ -71,24 +69,9 @@ class TestClientAddress:
         assert client_address(scope) == "198.51.100.1"
 
 
-@asynccontextmanager
-async def sockets_from(*addresses: str):
+def sockets_from(*addresses: str):
     """A connected socket from each address; all disconnect afterwards, pass or fail."""
-    opened = []
-    try:
-        for address in addresses:
-            opened.append(await join(ROOM, client=address))
-        yield opened
-    finally:
-        for communicator in opened:
-            await communicator.disconnect()
-
-
-async def next_of_type(communicator: WebsocketCommunicator, kind: str) -> dict:
-    """The next frame of kind, skipping presence and others (each read has a timeout)."""
-    while (frame := await communicator.receive_json_from(timeout=5))["type"] != kind:
-        pass
-    return frame
+    return each_joined(lambda address: join(ROOM, client=address), addresses)
 
 
 @pytest.mark.django_db(transaction=True)

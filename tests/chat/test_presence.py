@@ -4,7 +4,7 @@ tests/e2e/test_live.py checks presence across two real daphne processes sharing 
 """
 
 import asyncio
-from contextlib import asynccontextmanager
+from functools import partial
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -13,7 +13,7 @@ from chat import consumers
 from chat.authors import GUEST_COOKIE, signed_guest_name
 from chat.presence import TYPING_SECONDS, LocalPresence, RedisPresence
 from chatproject.asgi import application
-from tests.helpers import PAGE_HEADERS, FakeClock, say, socket_path
+from tests.helpers import PAGE_HEADERS, FakeClock, each_joined, next_of_type, say, socket_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,25 +115,9 @@ async def join_as(name: str, room: str = "demoroom", query: str = "presence=1"):
     return communicator
 
 
-@asynccontextmanager
-async def guests(*names: str, query: str = "presence=1"):
+def guests(*names: str, query: str = "presence=1"):
     """Guests joining one after another; all leave afterwards, pass or fail."""
-    joined = []
-    try:
-        for name in names:
-            joined.append(await join_as(name, query=query))
-        yield joined
-    finally:
-        for communicator in joined:
-            await communicator.disconnect()
-
-
-async def next_of_type(communicator, kind: str) -> dict:
-    """The next frame of one type (presence updates may come before or after others)."""
-    while True:
-        frame = await communicator.receive_json_from(timeout=2)
-        if frame["type"] == kind:
-            return frame
+    return each_joined(partial(join_as, query=query), names)
 
 
 @pytest.mark.usefixtures("each_way")

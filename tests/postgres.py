@@ -31,7 +31,8 @@ from workbook.ports import HOST, free_port
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
 # The user PostgreSQL's programs run as when the tests run as root (Debian's package makes it)
 SERVER_USER = "postgres"
-# The superuser the tests connect as, without a password (trust, on 127.0.0.1 only)
+# The superuser the tests connect as, without a password (trust: on 127.0.0.1, anyone on
+# this machine may connect while the run lasts, to a server that holds only test data)
 SUPERUSER = "chat"
 # The migrated database each test's database is a copy of (CREATE DATABASE … TEMPLATE)
 TEMPLATE = "migrated"
@@ -88,6 +89,8 @@ class PostgresServer:
         return f"postgres://{SUPERUSER}@{HOST}:{self.port}/{database}"
 
     def __enter__(self) -> "PostgresServer":
+        # Should the run end without its teardown, its Python's exit still removes the server
+        atexit.register(self.remove)
         try:
             self.create_cluster()
             self.start()
@@ -110,21 +113,20 @@ class PostgresServer:
             conf.write(settings)
 
     def start(self) -> None:
-        """Start the server; return once it accepts connections. Stopped at exit anyway."""
+        """Start the server; return once it accepts connections."""
         log = self.folder / "server.log"
         self.run("pg_ctl", "start", "-D", self.data, "-l", log, "-w", "-t", str(START_SECONDS))
         self.running = True
-        atexit.register(self.stop)
 
     def stop(self) -> None:
-        """Stop the server at once, as a crash would (nothing of it needs keeping)."""
+        """Stop the server at once, as a crash would: nothing of it needs keeping."""
         if self.running:
             self.run("pg_ctl", "stop", "-D", self.data, "-m", "immediate", "-w")
             self.running = False
-            atexit.unregister(self.stop)
 
     def remove(self) -> None:
         """Stop the server and delete its folder."""
+        atexit.unregister(self.remove)
         try:
             self.stop()
         finally:

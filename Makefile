@@ -58,7 +58,7 @@ lint: setup
 	@$(VENV)/bin/ruff format --check .
 
 test: setup browser postgres lint
-	@echo "==> pytest (the tests start their own Redis and daphne processes on free ports)"
+	@echo "==> pytest (the tests start their own Redis, PostgreSQL and daphne processes on free ports)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 format: setup

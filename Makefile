@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check-env lab test lint format chat bench redis stop browser clean
+.PHONY: help setup check-env lab test lint format chat bench redis stop browser postgres clean
 
 help:
 	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
@@ -48,13 +48,17 @@ lab: setup
 browser:
 	@bash scripts/ensure-chromium
 
+# PostgreSQL's programs, for the tests that run the chat on a throwaway server of their own
+postgres:
+	@bash scripts/ensure-postgres
+
 lint: setup
 	@echo "==> ruff check and ruff format --check"
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: setup browser lint
-	@echo "==> pytest (the tests start their own Redis and daphne processes on free ports)"
+test: setup browser postgres lint
+	@echo "==> pytest (the tests start their own Redis, PostgreSQL and daphne processes on free ports)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 format: setup

@@ -1,10 +1,12 @@
-"""Fixtures for every folder of tests: a Redis server, chat databases, daphne processes,
-and the in-memory channel layer for tests that run the chat in-process.
+"""Fixtures for every folder of tests: a Redis server, chat databases (SQLite files, and
+databases on a PostgreSQL server of the run's own), daphne processes, and the in-memory
+channel layer for tests that run the chat in-process.
 
 Outside CI a missing part skips the tests that need it, saying why; under CI=true it fails
 them (tests/helpers.py: require).
 """
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import require
+from tests.postgres import PostgresServer, missing_server_user, postgres_bin
 from workbook import CHATPROJECT_DIR, RedisServer, start_daphne
 from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary
 
@@ -49,6 +52,30 @@ def chat_database(migrated_database, tmp_path) -> str:
     path = tmp_path / "chat.sqlite3"
     shutil.copyfile(migrated_database, path)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for this test run (tests/postgres.py), with the chat's tables in
+    a template database; stopped when the run ends."""
+    bin_folder = postgres_bin()
+    require(bin_folder is not None, "no PostgreSQL server programs (make postgres)")
+    why_not = missing_server_user()
+    require(why_not is None, str(why_not))
+    with PostgresServer(bin_folder) as server:
+        server.migrate_template()
+        yield server
+
+
+# Names for the databases the run's tests make, one each
+database_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_database(postgres_server) -> str:
+    """A fresh PostgreSQL database for this test, migrated (a copy of the template), as a
+    DATABASE_URL: empty rooms, no history."""
+    return postgres_server.create_database(f"test_{next(database_numbers)}")
 
 
 @pytest.fixture

@@ -1,20 +1,26 @@
-"""A real daphne whose SQLite file another process holds the write lock of.
+"""A real daphne whose database cannot write: another process holds the SQLite file's write
+lock; on PostgreSQL (the test run's own server, tests/postgres.py) another connection holds
+a room's row lock, or the server is down.
 
 What the chat promises then: a message that cannot be saved within CHAT_SAVE_SECONDS is
 answered "not saved" (code not_saved, retry) to its sender alone, the socket stays open,
 nothing is broadcast, and the abandoned save never commits, even when the lock comes free
-while it still waits; meanwhile handshakes and history (which only read) are served at once.
+while it still waits; meanwhile handshakes and history (which only read) are served at once,
+and on PostgreSQL, which locks a row and not the whole database, other rooms' saves too.
 """
 
 import asyncio
 import sqlite3
 import time
 import urllib.request
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 
 from chatproject.settings import CHAT_SAVE_SECONDS
 from tests.helpers import write_lock_held
+from tests.postgres import server_down
 from workbook.chat_client import RECEIVE_TIMEOUT, join, next_frame, say
 
 pytestmark = pytest.mark.live
@@ -101,3 +107,76 @@ async def test_other_rooms_and_handshakes_do_not_wait_for_a_held_lock(
             await expect_not_saved(carol)
             assert time.monotonic() - sent < CHAT_SAVE_SECONDS + PROMPT_SECONDS
     assert saved_texts(chat_database) == []
+
+
+def saved_in_postgres(url: str) -> list[tuple[str, int]]:
+    """Every saved message as (text, seq), in the order they were saved."""
+    with psycopg.connect(url) as db:
+        return db.execute("SELECT text, seq FROM chat_message ORDER BY id").fetchall()
+
+
+@contextmanager
+def room_row_locked(url: str, room: str):
+    """Another connection holds the room's row lock (SELECT … FOR UPDATE in an open
+    transaction) until the block ends: a save in that room waits for it."""
+    with psycopg.connect(url) as holder:
+        query = "SELECT id FROM chat_room WHERE name = %s FOR UPDATE"
+        assert holder.execute(query, (room,)).fetchall(), f"{room!r} has no row to lock"
+        try:
+            yield
+        finally:
+            holder.rollback()
+
+
+async def test_postgres_a_save_behind_a_locked_room_row_is_not_saved_while_other_rooms_save(
+    start_chat_server, postgres_database
+):
+    """PostgreSQL, another connection holding demoroom's row: a message there is answered
+    not_saved within CHAT_SAVE_SECONDS, the room hears nothing and it never commits (the next
+    one is seq 2), while a message in another room is saved and heard within 1 s."""
+    server = start_chat_server(DATABASE_URL=postgres_database)
+    async with (
+        join(server, "demoroom") as alice,
+        join(server, "demoroom") as bob,
+        join(server, "otherroom") as carol,
+    ):
+        # The room's row is made by its first message
+        await say(alice, "first")
+        assert (await next_frame(bob))["seq"] == 1
+        assert (await next_frame(alice))["seq"] == 1
+        with room_row_locked(postgres_database, "demoroom"):
+            await say(alice, "waiting")
+            sent = time.monotonic()
+            await say(carol, "elsewhere")
+            assert (await next_frame(carol))["message"] == "elsewhere"
+            assert time.monotonic() - sent < PROMPT_SECONDS
+            await expect_not_saved(alice)
+            assert time.monotonic() - sent < CHAT_SAVE_SECONDS + PROMPT_SECONDS
+
+        await say(alice, "after")
+        assert (await next_frame(bob))["message"] == "after"
+        frame = await next_frame(alice)
+        assert (frame["message"], frame["seq"]) == ("after", 2)
+    assert saved_in_postgres(postgres_database) == [("first", 1), ("elsewhere", 1), ("after", 2)]
+
+
+async def test_postgres_down_is_answered_not_saved_at_once(
+    start_chat_server, postgres_server, postgres_database
+):
+    """PostgreSQL stopped: a message is answered not_saved within 1 s (the connection is
+    refused), the socket stays open, and once the server is back the next message saves."""
+    server = start_chat_server(DATABASE_URL=postgres_database)
+    async with join(server, "demoroom") as alice:
+        await say(alice, "before")
+        assert (await next_frame(alice))["seq"] == 1
+        with server_down(postgres_server):
+            sent = time.monotonic()
+            await say(alice, "during")
+            await expect_not_saved(alice)
+            assert time.monotonic() - sent < PROMPT_SECONDS
+
+        await say(alice, "after")
+        frame = await next_frame(alice)
+        assert (frame["message"], frame["seq"]) == ("after", 2)
+    assert saved_in_postgres(postgres_database) == [("before", 1), ("after", 2)]
+    assert server.is_running()

@@ -52,7 +52,8 @@ def chat_command(port: int) -> int:
         log(str(error))
         redis_url = None
         print("==> No Redis: the chat runs with the in-memory layer (one process only)")
-    server = project_server("daphne", port=port, redis_url=redis_url)
+    # The chat's own database (chatproject/db.sqlite3), not the notebooks'
+    server = project_server("daphne", port=port, redis_url=redis_url, database=None)
     try:
         server.create_tables()
     except RuntimeError as error:

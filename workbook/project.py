@@ -4,7 +4,8 @@ import os
 import sys
 from pathlib import Path
 
-from .paths import CHATPROJECT_DIR
+from .paths import CHATPROJECT_DIR, NOTEBOOK_CHAT_DATABASE
+from .servers import use_database
 
 
 def setup_django(
@@ -16,6 +17,7 @@ def setup_django(
 
     With redis_url the project's channel layer is that Redis (settings read REDIS_URL), so
     group_send from a cell reaches the consumers of any server using the same Redis.
+    The chat reads the notebooks' own database, the one their chat servers write.
     Django configures itself once per process: restart the kernel to switch projects.
     """
     import django
@@ -28,4 +30,6 @@ def setup_django(
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     os.environ["DJANGO_SETTINGS_MODULE"] = settings
+    if project_dir == CHATPROJECT_DIR:
+        use_database(os.environ, NOTEBOOK_CHAT_DATABASE)
     django.setup()

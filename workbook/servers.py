@@ -14,13 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 from .links import proxy_environment
-from .paths import CHATPROJECT_DIR
+from .paths import CHATPROJECT_DIR, NOTEBOOK_CHAT_DATABASE
 from .ports import HOST, free_port, wait_for_port
 
 # What the chat's servers run unless told otherwise
@@ -189,6 +190,17 @@ class ServerSpec:
     def command_line(self) -> str:
         return shlex.join(self.command)
 
+    def as_typed(self) -> str:
+        """The command as you would type it in a terminal: its folder, the variables it adds
+        to this process's environment (passwords hidden), `python` for this Python."""
+        added = [
+            f"{name}={hide_password(value)}"
+            for name, value in self.env.items()
+            if os.environ.get(name) != value and name not in QUIET_VARIABLES
+        ]
+        command = ["python" if part == sys.executable else part for part in self.command]
+        return f"cd {shlex.quote(str(self.cwd))} && {shlex.join([*added, *command])}"
+
     def prepare(self) -> BackgroundServer:
         """The server, ready to start: its project's tables made if it migrates."""
         self.create_tables()
@@ -212,6 +224,18 @@ class ServerSpec:
         """Create the project's tables, if this server migrates (once per database)."""
         if self.migrate:
             migrate_once(self.cwd, self.env)
+
+
+# Set for the log file's sake, not the server's: left out of the command shown
+QUIET_VARIABLES = {"PYTHONUNBUFFERED"}
+
+
+def hide_password(value: str) -> str:
+    """value, with the password of a URL such as redis://:secret@host/0 replaced by ***."""
+    url = urlsplit(value)
+    if not (url.scheme and url.password):
+        return value
+    return urlunsplit(url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@")))
 
 
 # The chat's own daphne: daphne's command line, plus bounds on what it buffers for a slow
@@ -262,6 +286,7 @@ def project_server(
     env: Mapping[str, str] | None = None,
     settings: str = CHAT_SETTINGS,
     migrate: bool | None = None,
+    database: Path | None = NOTEBOOK_CHAT_DATABASE,
 ) -> ServerSpec:
     """A Django project (the chat by default) served by program on 127.0.0.1 and port (a
     free one by default), in cwd.
@@ -269,7 +294,9 @@ def project_server(
     Its environment is this process's with DJANGO_SETTINGS_MODULE, REDIS_URL (removed if
     redis_url is None), the variables of Jupyter's proxy where there is one, and env. The
     chat's tables are created before it starts (`manage.py migrate`) unless migrate is
-    False; another project's only if migrate is True.
+    False; another project's only if migrate is True. The chat keeps its messages in
+    database (the notebooks' own SQLite file by default; None for the settings' default,
+    chatproject/db.sqlite3), unless DJANGO_SQLITE_PATH or DATABASE_URL says otherwise.
     """
     port = port or free_port()
     # Behind Jupyter's proxy (Docker, JupyterHub, Binder) the chat learns its prefix there;
@@ -281,7 +308,16 @@ def project_server(
         migrate = Path(cwd) == CHATPROJECT_DIR
     command = tuple(SERVER_COMMANDS[program](application, port))
     environment = chat_environment(redis_url, **extra)
+    if database and Path(cwd) == CHATPROJECT_DIR:
+        use_database(environment, database)
     return ServerSpec(program, command, port, Path(cwd), environment, migrate)
+
+
+def use_database(environment: MutableMapping[str, str], database: Path) -> None:
+    """Keep the chat's messages in database, unless the environment names one already."""
+    if not {"DJANGO_SQLITE_PATH", "DATABASE_URL"} & environment.keys():
+        database.parent.mkdir(parents=True, exist_ok=True)
+        environment["DJANGO_SQLITE_PATH"] = str(database)
 
 
 def _starter(program: str, *bound: str) -> Callable[..., BackgroundServer]:
@@ -292,7 +328,10 @@ def _starter(program: str, *bound: str) -> Callable[..., BackgroundServer]:
     """
 
     def start(*args: Any, **kwargs: Any) -> BackgroundServer:
-        return project_server(program, *bound, *args, **kwargs).start()
+        spec = project_server(program, *bound, *args, **kwargs)
+        # No magic: the learner sees what runs, and can type it in a terminal
+        print(spec.as_typed())
+        return spec.start()
 
     parameters = list(inspect.signature(project_server).parameters.values())
     signature = inspect.Signature(parameters[1 + len(bound) :], return_annotation=BackgroundServer)

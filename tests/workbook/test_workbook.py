@@ -30,6 +30,7 @@ from workbook import (
     start_uvicorn,
     wait_for_port,
 )
+from workbook.paths import NOTEBOOK_CHAT_DATABASE
 from workbook.ports import is_listening
 from workbook.servers import CHAT_APPLICATION, daphne_command, stop_all
 
@@ -174,14 +175,16 @@ class TestBackgroundServer:
         assert server.process.returncode == -signal.SIGKILL
 
 
+ARGUMENTS_8001 = "-b 127.0.0.1 -p 8001 chatproject.asgi:application"
+
+
 class TestServerSpec:
     def test_daphne_command_line_is_readable(self):
         """A described server shows its command as a shell would take it; the chat runs
         under its own daphne (daphne's arguments, with its bounds)."""
         server = project_server("daphne", port=8001)
         python = shlex.quote(sys.executable)
-        arguments = "-b 127.0.0.1 -p 8001 chatproject.asgi:application"
-        assert server.command_line == f"{python} -m chatproject.bounded_daphne {arguments}"
+        assert server.command_line == f"{python} -m chatproject.bounded_daphne {ARGUMENTS_8001}"
         assert "daphne" in repr(server)
         assert "PATH" not in repr(server), "the environment stays out of the repr"
 
@@ -201,6 +204,29 @@ class TestServerSpec:
         assert (
             project_server("daphne", redis_url="redis://x:1/0").env["REDIS_URL"] == "redis://x:1/0"
         )
+
+    def test_the_command_is_shown_as_typed(self, monkeypatch):
+        """as_typed(): the folder, the variables added (a password hidden), `python`."""
+        monkeypatch.delenv("REDIS_URL", raising=False)
+        server = project_server("daphne", port=8001, redis_url="redis://:hush@127.0.0.1:1/0")
+        typed = server.as_typed()
+        assert typed.startswith(f"cd {CHATPROJECT_DIR} && ")
+        assert "REDIS_URL=redis://:***@127.0.0.1:1/0" in typed
+        assert "hush" not in typed and "PYTHONUNBUFFERED" not in typed
+        assert typed.endswith(" python -m chatproject.bounded_daphne " + ARGUMENTS_8001)
+
+    def test_the_notebooks_chat_keeps_its_own_database(self, monkeypatch):
+        """The notebooks' chat writes workspace/chat.sqlite3, make chat's (database=None) the
+        settings' chatproject/db.sqlite3, and a database named in the environment wins."""
+        monkeypatch.delenv("DJANGO_SQLITE_PATH", raising=False)
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        notebooks = project_server("daphne").env["DJANGO_SQLITE_PATH"]
+        assert notebooks == str(NOTEBOOK_CHAT_DATABASE)
+        assert "DJANGO_SQLITE_PATH" not in project_server("daphne", database=None).env
+        mine = project_server("daphne", env={"DATABASE_URL": "postgres://h/chat"}).env
+        assert "DJANGO_SQLITE_PATH" not in mine
+        monkeypatch.setenv("DJANGO_SQLITE_PATH", "/elsewhere.sqlite3")
+        assert project_server("daphne").env["DJANGO_SQLITE_PATH"] == "/elsewhere.sqlite3"
 
     def test_only_the_chat_migrates_unless_told(self, tmp_path):
         """The chat's tables are made first; another project's only when asked."""
@@ -314,10 +340,14 @@ class TestChatCommand:
 
 @pytest.mark.live
 class TestChatServers:
-    def test_the_chat_gets_its_tables_before_it_serves(self, tmp_path):
-        """start_daphne() migrates a new chat database first: a room page can be served."""
+    def test_the_chat_gets_its_tables_before_it_serves(self, tmp_path, capsys):
+        """start_daphne() prints the command it runs and migrates a new chat database
+        first: a room page can be served."""
         database = tmp_path / "new.sqlite3"
         server = start_daphne(env={"DJANGO_SQLITE_PATH": str(database)})
+        shown = capsys.readouterr().out
+        assert f"DJANGO_SQLITE_PATH={database}" in shown
+        assert f" -p {server.port} chatproject.asgi:application" in shown
         try:
             with urllib.request.urlopen(server.url + "/chat/demoroom/") as response:
                 assert response.status == 200

@@ -1,22 +1,33 @@
-"""Every notebook: stored clean, runs top to bottom in a fresh kernel, leaves nothing running."""
+"""Every notebook: stored clean, runs top to bottom in a fresh kernel, leaves nothing running,
+and every link it prints for the learner's browser opens a chat room while its server runs."""
 
+import asyncio
 import contextlib
+import html
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
-from nbclient import NotebookClient
 
+from book.executed import execute, run_environment, save_executed
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from workbook import REPO_DIR
 
 NOTEBOOKS = sorted((REPO_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-CELL_TIMEOUT = 180
+# What browser_link() shows: a link to a server on this machine, opening in a new tab
+BROWSER_LINK = re.compile(r'<a href="(http://127\.0\.0\.1:\d+/[^"]*)" target="_blank"')
+# The notebooks whose printed links the learner is meant to open, each to a room page
+PRINT_LINKS = {"00_welcome", "02_django_project", "05_channel_layers"}
+# Where the learner opens the blog's two windows: a real browser follows its link
+BLOG_ENDING = "02_django_project"
 
 
 def notebook_id(path: Path) -> str:
@@ -73,42 +84,83 @@ def kill_all(processes: list[psutil.Process]) -> None:
             process.kill()
 
 
-def run_notebook(path: Path, run_id: str, folder: Path) -> float:
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
+def open_room(url: str) -> str:
+    """The page at url, which must answer 200 with a chat room (the blog's element ids)."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200, f"{url} answered {response.status}"
+        page = response.read().decode()
+    for element in ('id="chat-log"', 'id="chat-message-input"', 'id="chat-message-submit"'):
+        assert element in page, f"{url} is not a room page: no {element}"
+    return page
+
+
+async def two_windows_share_hogehoge(url: str) -> None:
+    """The blog's ending: the room open in two windows, "hogehoge" typed in one shows in both."""
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            first, second = [await browser.new_page() for _ in range(2)]
+            for page in (first, second):
+                await page.goto(url)
+            # The blog's page has no status line: the socket is open once a message goes round
+            for attempt in range(20):
+                text = f"hogehoge {attempt}"
+                await first.fill("#chat-message-input", text)
+                await first.click("#chat-message-submit")
+                try:
+                    await expect(second.locator("#chat-log")).to_have_value(
+                        re.compile(text), timeout=500
+                    )
+                    return
+                except AssertionError:
+                    continue
+            raise AssertionError(f"'hogehoge' typed in one window never showed in the other: {url}")
+        finally:
+            await browser.close()
+
+
+class PrintedLinks:
+    """After each cell: open every browser link it printed, while its server still runs."""
+
+    def __init__(self, notebook: str) -> None:
+        self.notebook = notebook
+        self.opened: list[str] = []
+
+    async def __call__(self, cell, cell_index: int, execute_reply) -> None:
+        for output in cell.get("outputs", []):
+            shown = output.get("data", {}).get("text/html", "")
+            for url in map(html.unescape, BROWSER_LINK.findall(shown)):
+                await asyncio.to_thread(open_room, url)
+                if self.notebook == BLOG_ENDING:
+                    await two_windows_share_hogehoge(url)
+                self.opened.append(url)
+
+
+def run_notebook(path: Path, run_id: str, folder: Path, links: PrintedLinks | None = None) -> float:
+    """Run the notebook once; its files and servers' logs go to folder, its processes carry
+    run_id. The attendee's own workspace/ and chat database stay untouched."""
+    env = run_environment(folder, WORKBOOK_TEST_RUN=run_id)
     started = time.monotonic()
-    # The attendee's own workspace/ and chat database stay untouched: the run builds its
-    # projects and keeps its messages in its folder, and its temporary files (server logs,
-    # Redis folders) go there too. The kernel imports this checkout's workbook, whichever
-    # one the environment installed.
-    workspace, temporary = folder / "workspace", folder / "tmp"
-    workspace.mkdir(parents=True, exist_ok=True)
-    temporary.mkdir(exist_ok=True)
-    python_path = os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))
-    env = {
-        **os.environ,
-        "WORKBOOK_TEST_RUN": run_id,
-        "WORKBOOK_WORKSPACE": str(workspace),
-        "TMPDIR": str(temporary),
-        "DJANGO_SQLITE_PATH": str(workspace / "chat.sqlite3"),
-        "PYTHONPATH": python_path,
-    }
-    client.execute(env=env)
-    return time.monotonic() - started
+    notebook = execute(path, folder, env, on_cell_executed=links)
+    seconds = time.monotonic() - started
+    # The site shows this run's outputs rather than running the notebook a third time
+    save_executed(path, notebook)
+    return seconds
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_runs_twice_and_cleans_up(path, tmp_path, run_times):
-    """Run All works twice in a row, and no server a notebook started outlives its kernel."""
-    for _attempt in (1, 2):
+    """Run All works twice in a row, and no server a notebook started outlives its kernel.
+    On the first run, every link printed for the learner's browser opens a room."""
+    links = PrintedLinks(path.stem)
+    if path.stem == BLOG_ENDING:
+        require_chromium()
+    for attempt in (1, 2):
         run_id = uuid.uuid4().hex
         try:
-            seconds = run_notebook(path, run_id, tmp_path)
+            seconds = run_notebook(path, run_id, tmp_path, links if attempt == 1 else None)
         except BaseException:
             # A cell failed and the kernel went without its atexit guard: stop what it started
             kill_all(wait_until_gone(run_id, tmp_path, timeout=2))
@@ -118,6 +170,10 @@ def test_runs_twice_and_cleans_up(path, tmp_path, run_times):
         leftover = [" ".join(filter(None, process.cmdline())) for process in survivors]
         kill_all(survivors)
         assert not survivors, f"left running after the kernel ended: {leftover}"
+    if path.stem in PRINT_LINKS:
+        assert links.opened, "no browser link printed: the learner has nothing to open"
+    else:
+        assert not links.opened, f"prints {links.opened}: add it to PRINT_LINKS"
 
 
 def test_the_leak_check_counts_only_the_runs_own_processes(tmp_path):

@@ -1,0 +1,1 @@
+"""The workbook as a website: the notebooks with their outputs, and the docs (make site)."""

@@ -8,7 +8,9 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check-env lab test lint format chat bench redis stop browser postgres clean
+SITE_STAMP := $(VENV)/.site-installed
+
+.PHONY: help setup check-env lab test lint format chat bench redis stop browser postgres site clean
 
 help:
 	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
@@ -16,6 +18,7 @@ help:
 	@echo "make test    set up, then lint and run every test"
 	@echo "make chat    run the finished chat at http://127.0.0.1:$(PORT)/chat/ (PORT=8001 to move it)"
 	@echo "make bench   the load benchmark (BENCH_ARGS=--quick for a one-minute run)"
+	@echo "make site    the workbook as a website with its outputs, in build/site/"
 	@echo "make stop    stop the Redis server the project started"
 	@echo "make format  format the code with ruff"
 
@@ -57,9 +60,23 @@ lint: setup
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
+# The site shows the outputs of the notebooks' run in pytest (build/executed/), so it comes
+# after it and runs no notebook again; a run narrowed with PYTEST_ARGS leaves it out
 test: setup browser postgres lint
 	@echo "==> pytest (the tests start their own Redis, PostgreSQL and daphne processes on free ports)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory site; \
+	else echo "==> No site with PYTEST_ARGS: make site builds it"; fi
+
+# Sphinx and MyST-NB, for make site and make test only: make lab needs none of it
+$(SITE_STAMP): requirements-site.txt $(STAMP)
+	@echo "==> Installing requirements-site.txt (Sphinx, MyST-NB)"
+	@$(PY) -m pip install --quiet -r requirements-site.txt
+	@touch $@
+
+# Notebooks without a current executed copy from the tests are run first (a few minutes)
+site: $(SITE_STAMP)
+	@$(PY) -m book.build
 
 format: setup
 	@$(VENV)/bin/ruff check --fix .
@@ -82,4 +99,4 @@ stop: setup
 	@$(PY) -m workbook redis stop
 
 clean: stop
-	rm -rf $(VENV) .redis .pytest_cache .ruff_cache
+	rm -rf $(VENV) .redis .pytest_cache .ruff_cache build

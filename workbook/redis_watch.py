@@ -3,6 +3,8 @@
 MONITOR makes Redis echo every command it runs, from every client, to one connection. A
 capture here runs it in a thread for a short while (a command limit and a time limit bound
 it) and hands back the commands as lines you can print next to the action that caused them.
+It can keep only the commands about some keys (keys="asgi": the channel layer's), so that
+other programs using the same Redis do not crowd them out.
 """
 
 import re
@@ -31,20 +33,33 @@ class Command:
         line = f"{self.seconds:6.3f} s  {self.client:>15}  {self.text}"
         return line if len(line) <= self.width else line[: self.width - 1] + "…"
 
+    def names_key(self, prefix: str) -> bool:
+        """Whether an argument of the command starts with prefix (a key, most likely)."""
+        return any(word.startswith(prefix) for word in self.text.split()[1:])
+
 
 class MonitorCapture:
     """Record the commands Redis runs between start() and stop(), from a thread.
 
     The capture ends by itself after `limit` commands or `timeout` seconds, so a forgotten
-    stop() never leaves it running.
+    stop() never leaves it running. With keys, it keeps the commands that name a key starting
+    with keys, and the other commands of the connections that sent those (MULTI, EXEC).
     """
 
-    def __init__(self, url: str, limit: int = 200, timeout: float = 10.0, width: int = 110) -> None:
+    def __init__(
+        self,
+        url: str,
+        limit: int = 200,
+        timeout: float = 10.0,
+        width: int = 110,
+        keys: str | None = None,
+    ) -> None:
         self.url = url
         self.limit = limit
         self.timeout = timeout
         self.width = width
-        self.commands: list[Command] = []
+        self.keys = keys
+        self._seen: list[Command] = []
         self._marker = f"redis-watch-end-{uuid.uuid4().hex}"
         self._started = threading.Event()
         self._ended = threading.Event()
@@ -90,6 +105,16 @@ class MonitorCapture:
             time.sleep(0.02)
         return True
 
+    @property
+    def commands(self) -> list[Command]:
+        """The captured commands, oldest first; with keys, only those about such keys."""
+        seen = list(self._seen)
+        if self.keys is None:
+            return seen
+        # A script's commands (client "lua") have no connection: each must name a key itself
+        connections = {c.client for c in seen if c.client != "lua" and c.names_key(self.keys)}
+        return [c for c in seen if c.client in connections or c.names_key(self.keys)]
+
     def lines(self, containing: str | None = None) -> list[str]:
         """The captured commands as printable lines, optionally only those containing a text."""
         return [str(c) for c in self.commands if containing is None or containing in c.text]
@@ -110,7 +135,7 @@ class MonitorCapture:
     def _record(self, monitor: redis.client.Monitor) -> None:
         began: float | None = None
         deadline = time.monotonic() + self.timeout
-        while len(self.commands) < self.limit and time.monotonic() < deadline:
+        while len(self._seen) < self.limit and time.monotonic() < deadline:
             if not monitor.connection.can_read(timeout=0.05):
                 continue
             seen = monitor.next_command()
@@ -122,7 +147,7 @@ class MonitorCapture:
             text = _ESCAPED_NEWLINES.sub(" ", seen["command"])
             # Times come from the server's clock: count from the first command seen
             began = seen["time"] if began is None else began
-            self.commands.append(Command(seen["time"] - began, client, text, self.width))
+            self._seen.append(Command(seen["time"] - began, client, text, self.width))
 
     def __enter__(self) -> "MonitorCapture":
         return self.start()
@@ -131,9 +156,14 @@ class MonitorCapture:
         self.stop()
 
 
-def watch_redis(url: str, limit: int = 200, timeout: float = 10.0) -> MonitorCapture:
-    """Start a MONITOR capture on the Redis at url (stop it with .stop())."""
-    return MonitorCapture(url, limit=limit, timeout=timeout).start()
+def watch_redis(
+    url: str, limit: int = 200, timeout: float = 10.0, keys: str | None = None
+) -> MonitorCapture:
+    """Start a MONITOR capture on the Redis at url (stop it with .stop()).
+
+    With keys, keep only the commands about keys that start with it (see MonitorCapture).
+    """
+    return MonitorCapture(url, limit=limit, timeout=timeout, keys=keys).start()
 
 
 def wait_until(

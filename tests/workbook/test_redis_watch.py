@@ -68,6 +68,35 @@ class TestMonitorCapture:
         assert any(c.client == "lua" and c.text == "SET watch:f x" for c in commands)
         assert any(c.text.startswith("EVAL  return redis.call") for c in commands)
 
+    def test_keys_keeps_the_commands_about_those_keys(self, redis_url, client):
+        """With keys, a capture keeps the commands that name such a key and their connection's
+        MULTI and EXEC; another connection's commands and its script's are left out."""
+        other = redis.Redis.from_url(redis_url)
+        other.ping()
+        monitor = watch_redis(redis_url, keys="watch:g")
+        other.set("elsewhere:g", "1")
+        other.eval("return redis.call('DEL', KEYS[1])", 1, "elsewhere:g")
+        with client.pipeline() as pipe:
+            pipe.set("watch:g", "1").expire("watch:g", 5).execute()
+        client.eval("return redis.call('DEL', KEYS[1])", 1, "watch:g")
+        texts = [command.text for command in monitor.stop(until="DEL watch:g")]
+        other.close()
+        assert texts == [
+            "MULTI",
+            "SET watch:g 1",
+            "EXPIRE watch:g 5",
+            "EXEC",
+            "EVAL return redis.call('DEL', KEYS[1]) 1 watch:g",
+            "DEL watch:g",
+        ]
+
+    def test_keys_counts_only_the_kept_commands(self, redis_url, client):
+        """stop(until=...) waits for commands about the keys, not for others that match."""
+        monitor = watch_redis(redis_url, keys="watch:h")
+        client.delete("elsewhere:h")
+        with pytest.raises(TimeoutError):
+            monitor.stop(until="DEL", timeout=0.2)
+
 
 class TestCommand:
     def test_long_lines_are_cut(self):

@@ -148,7 +148,9 @@ class BackgroundServer:
 
     def __repr__(self) -> str:
         state = "running" if self.is_running() else "stopped"
-        return f"<{self.name} {self.url} pid={self.pid} {state}>"
+        # No URL: JupyterLab would make it a link to "/", a page nobody is meant to open
+        # (browser_link() gives the links to open)
+        return f"<{self.name} on {HOST}:{self.port} pid={self.pid} {state}>"
 
 
 @atexit.register

@@ -172,6 +172,8 @@ class TestBackgroundServer:
         server = http_server(free_port()).start()
         server.kill()
         assert not server.is_running()
+        # Shown in a cell, a URL would become a link to "/": the repr names no page
+        assert repr(server) == f"<http on 127.0.0.1:{server.port} pid={server.pid} stopped>"
         assert server.process.returncode == -signal.SIGKILL
 
 

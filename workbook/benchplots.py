@@ -53,20 +53,31 @@ def by_scenario(results: dict) -> list[dict]:
     ]
 
 
-def _lines(axes, rows: list[dict], figure: str) -> None:
+def _legend_below(figure: Figure) -> None:
+    """One legend for all panels, under them: a legend inside a panel covers its data. The
+    figure needs the constrained layout, which makes room for it."""
+    labelled = {}
+    for axes in figure.axes:
+        for handle, label in zip(*axes.get_legend_handles_labels(), strict=True):
+            labelled.setdefault(label, handle)
+    if labelled:
+        columns = min(len(labelled), 5)
+        figure.legend(labelled.values(), labelled.keys(), loc="outside lower center", ncols=columns)
+
+
+def _lines(axes, rows: list[dict], figure: str, colours: dict[str, str]) -> None:
     """One line per configuration, listeners on the x axis (log: 10, 100, 1,000)."""
     if not rows:
         axes.text(0.5, 0.5, "no such runs in these results", ha="center", transform=axes.transAxes)
         return
     for config in dict.fromkeys(row["config"] for row in rows):
         points = sorted((row["listeners"], row[figure]) for row in rows if row["config"] == config)
-        axes.plot(*zip(*points, strict=True), marker="o", label=config)
+        axes.plot(*zip(*points, strict=True), marker="o", label=config, color=colours[config])
     axes.set_xscale("log")
     sizes = sorted({row["listeners"] for row in rows})
     axes.set_xticks(sizes, [f"{size:,}" for size in sizes])
     axes.minorticks_off()
     axes.set_xlabel("listeners in the room")
-    axes.legend()
 
 
 def plot_against_listeners(results: dict, title: str) -> Figure:
@@ -74,18 +85,21 @@ def plot_against_listeners(results: dict, title: str) -> Figure:
     rows = by_scenario(results)
     flat_out = [row for row in rows if row["rate"] is None]
     paced = [row for row in rows if row["rate"] is not None]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    _lines(left, flat_out, "deliveries_per_second")
+    # One colour per configuration in both panels, so that one legend serves both
+    configs = dict.fromkeys(row["config"] for row in rows)
+    colours = {config: f"C{number % 10}" for number, config in enumerate(configs)}
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
+    _lines(left, flat_out, "deliveries_per_second", colours)
     left.set_yscale("log" if flat_out else "linear")
     left.set_ylabel("deliveries / s (log scale)")
     left.set_title("throughput, sender as fast as it can")
-    _lines(right, paced, "p99_ms")
+    _lines(right, paced, "p99_ms", colours)
     right.set_yscale("log" if paced else "linear")
     right.set_ylabel("p99 ms, send to arrival (log scale)")
     rates = ", ".join(sorted({f"{row['listeners']} at {row['rate']:g}/s" for row in paced}))
     right.set_title(f"p99 latency at a set rate ({rates})", fontsize=9)
     figure.suptitle(title)
-    figure.tight_layout()
+    _legend_below(figure)
     return figure
 
 
@@ -118,36 +132,43 @@ def _grouped_bars(axes, rows: list[dict], scenarios: list[str], figure: str) -> 
         axes.bar(positions, heights, width, label=config)
     axes.set_xticks([index + 0.4 - width / 2 for index in range(len(scenarios))])
     axes.set_xticklabels([scenario.replace(", ", "\n") for scenario in scenarios], fontsize=8)
-    axes.legend()
 
 
-def plot_throughput(medians: list[dict], path: Path) -> Path:
+def throughput_figure(medians: list[dict]) -> Figure:
     """Deliveries a second when the sender goes as fast as it can (log scale: raw is far ahead)."""
     rows = [row for row in medians if row["scenario"].endswith("@ max")]
     scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
-    figure = Figure(figsize=(8, 4.5))
+    figure = Figure(figsize=(8, 5), layout="constrained")
     axes = figure.subplots()
     _grouped_bars(axes, rows, scenarios, "deliveries_per_second")
     axes.set_yscale("log")
     axes.set_ylabel("deliveries / s (median)")
     axes.set_title("Fan-out throughput: one sender, every listener in one room")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return path
+    _legend_below(figure)
+    return figure
 
 
-def plot_latency(medians: list[dict], path: Path) -> Path:
+def latency_figure(medians: list[dict]) -> Figure:
     """p50 and p99 latency at a steady offered rate."""
     rows = [row for row in medians if not row["scenario"].endswith("@ max")]
     scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
-    figure = Figure(figsize=(10, 4.5))
+    figure = Figure(figsize=(10, 5), layout="constrained")
     p50, p99 = figure.subplots(1, 2, sharey=True)
     for axes, name in ((p50, "p50_ms"), (p99, "p99_ms")):
         _grouped_bars(axes, rows, scenarios, name)
         axes.set_title(f"{name.removesuffix('_ms')} latency (ms, median of runs)")
     p50.set_ylabel("ms from send to arrival")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    _legend_below(figure)
+    return figure
+
+
+def plot_throughput(medians: list[dict], path: Path) -> Path:
+    throughput_figure(medians).savefig(path, dpi=100)
+    return path
+
+
+def plot_latency(medians: list[dict], path: Path) -> Path:
+    latency_figure(medians).savefig(path, dpi=100)
     return path
 
 

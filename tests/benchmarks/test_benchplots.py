@@ -6,12 +6,15 @@ import json
 import matplotlib.pyplot as plt
 import pytest
 
+from benchmarks.run import RESULTS_DIR
 from workbook.benchplots import (
     by_scenario,
     compare_profiles,
+    latency_figure,
     plot_against_listeners,
     plot_results,
     recorded_results,
+    throughput_figure,
 )
 
 
@@ -92,6 +95,37 @@ def test_plot_has_a_line_per_configuration_whatever_its_name():
     assert "1000 at 1/s" in latency.get_title()
 
 
+def legends_over_data(figure) -> list[str]:
+    """The legends whose box, as drawn, overlaps a panel's data area."""
+    figure.draw_without_rendering()
+    legends = [*figure.legends, *filter(None, (axes.get_legend() for axes in figure.axes))]
+    return [
+        f"legend {[text.get_text() for text in legend.get_texts()]} over {axes.get_title()!r}"
+        for legend in legends
+        for axes in figure.axes
+        if legend.get_window_extent().overlaps(axes.get_window_extent())
+    ]
+
+
+RECORDED = json.loads((RESULTS_DIR / "full.json").read_text())
+
+
+@pytest.mark.parametrize("results", [RESULTS, RECORDED], ids=["two configs", "recorded sweep"])
+def test_legend_sits_outside_the_panels(results):
+    """One legend names every configuration, with one colour in both panels, and covers no
+    data: it sits below the panels."""
+    figure = plot_against_listeners(results, "recorded")
+    assert len(figure.legends) == 1
+    assert not legends_over_data(figure)
+    configs = {run["config"] for run in results["runs"]}
+    assert {text.get_text() for text in figure.legends[0].get_texts()} == configs
+    colours = [
+        {line.get_label(): line.get_color() for line in axes.get_lines()} for axes in figure.axes
+    ]
+    shared = colours[0].keys() & colours[1].keys()
+    assert all(colours[0][config] == colours[1][config] for config in shared)
+
+
 def test_plot_without_paced_runs_says_so():
     """Results with no paced scenario still plot, with a note in the empty panel."""
     flat_out = {**RESULTS, "runs": [one for one in RESULTS["runs"] if one["rate"] is None]}
@@ -167,3 +201,11 @@ def test_a_sweep_without_paced_runs_has_no_latency_plot(tmp_path):
     """Only the plots the sweep has figures for are written."""
     paths = plot_results({"label": "fast", "medians": [median("chat", FLAT_OUT, 10)]}, tmp_path)
     assert [path.name for path in paths] == ["fast-throughput.png"]
+
+
+@pytest.mark.parametrize("draw", [throughput_figure, latency_figure])
+def test_the_sweeps_legends_sit_outside_the_panels(draw):
+    """The PNGs' legends too: below the bars, not over them."""
+    figure = draw(RECORDED["medians"])
+    assert len(figure.legends) == 1
+    assert not legends_over_data(figure)

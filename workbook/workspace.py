@@ -8,6 +8,7 @@ process, because a kernel can set up Django only once and the project keeps chan
 import difflib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .links import proxy_environment
 from .paths import WORKSPACE_DIR
+from .redis_server import DEFAULT_LOCAL_URL
 
 
 class EditError(ValueError):
@@ -85,6 +88,24 @@ def tree(path: Path) -> None:
         if "__pycache__" in parts:
             continue
         print("    " * len(parts) + item.name + ("/" if item.is_dir() else ""))
+
+
+def terminal_commands(project_dir: Path, redis_url: str) -> None:
+    """Print what to type in a terminal to serve the project as the blog does: cd into
+    project_dir, then `python manage.py runserver` (on port 8000).
+
+    python is this kernel's Python: a terminal's PATH may find another one. Before it come the
+    variables the terminal lacks: REDIS_URL if it is not the terminal's, and behind Jupyter's
+    proxy the host names the browser uses (CHAT_PROXY_HOSTS).
+    """
+    variables = {}
+    if os.environ.get("REDIS_URL", DEFAULT_LOCAL_URL) != redis_url:
+        variables["REDIS_URL"] = redis_url
+    if hosts := proxy_environment(8000).get("CHAT_PROXY_HOSTS"):
+        variables["CHAT_PROXY_HOSTS"] = hosts
+    assignments = [f"{name}={shlex.quote(value)}" for name, value in variables.items()]
+    print("cd", shlex.quote(str(project_dir)))
+    print(*assignments, shlex.quote(sys.executable), "manage.py", "runserver")
 
 
 def in_project(

@@ -1,7 +1,9 @@
 """The workspace helpers edit files exactly and ask a fresh Django about a project."""
 
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from workbook.workspace import (
     edit,
     fresh_directory,
     resolve_url,
+    terminal_commands,
     tree,
 )
 
@@ -87,6 +90,28 @@ def test_tree_lists_files_without_caches(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "    app/\n        views.py\n" in out
     assert "__pycache__" not in out
+
+
+class TestTerminalCommands:
+    def test_a_local_lab_needs_only_the_folder_and_the_command(self, monkeypatch, capsys):
+        """With the terminal's own Redis and no proxy: cd, then this Python's runserver."""
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6390/0")
+        for name in ("WORKBOOK_JUPYTER_URL", "JUPYTERHUB_SERVICE_PREFIX"):
+            monkeypatch.delenv(name, raising=False)
+        terminal_commands(Path("/work/my workspace/asgi_test"), "redis://127.0.0.1:6390/0")
+        cd, run = capsys.readouterr().out.splitlines()
+        assert cd == "cd '/work/my workspace/asgi_test'"
+        assert shlex.split(run) == [sys.executable, "manage.py", "runserver"]
+
+    def test_variables_the_terminal_lacks_come_first(self, monkeypatch, capsys):
+        """Another Redis than the terminal's, and Binder's proxy, are set on the command."""
+        monkeypatch.delenv("REDIS_URL", raising=False)
+        monkeypatch.delenv("WORKBOOK_JUPYTER_URL", raising=False)
+        monkeypatch.delenv("JUPYTERHUB_PUBLIC_URL", raising=False)
+        monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
+        terminal_commands(Path("/p"), "redis://127.0.0.1:6391/0")
+        run = capsys.readouterr().out.splitlines()[1]
+        assert shlex.split(run)[:2] == ["REDIS_URL=redis://127.0.0.1:6391/0", "CHAT_PROXY_HOSTS=*"]
 
 
 class TestAskingDjango:

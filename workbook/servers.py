@@ -194,14 +194,14 @@ class ServerSpec:
 
     def as_typed(self) -> str:
         """The command as you would type it in a terminal: its folder, the variables it adds
-        to this process's environment (passwords hidden), `python` for this Python."""
+        to this process's environment (passwords hidden). Python is named by its path, as
+        workspace.terminal_commands() does: a terminal's PATH may find another Python."""
         added = [
             f"{name}={hide_password(value)}"
             for name, value in self.env.items()
             if os.environ.get(name) != value and name not in QUIET_VARIABLES
         ]
-        command = ["python" if part == sys.executable else part for part in self.command]
-        return f"cd {shlex.quote(str(self.cwd))} && {shlex.join([*added, *command])}"
+        return f"cd {shlex.quote(str(self.cwd))} && {shlex.join([*added, *self.command])}"
 
     def prepare(self) -> BackgroundServer:
         """The server, ready to start: its project's tables made if it migrates."""

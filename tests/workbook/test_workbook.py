@@ -208,14 +208,14 @@ class TestServerSpec:
         )
 
     def test_the_command_is_shown_as_typed(self, monkeypatch):
-        """as_typed(): the folder, the variables added (a password hidden), `python`."""
+        """as_typed(): the folder, the variables added (a password hidden), the command."""
         monkeypatch.delenv("REDIS_URL", raising=False)
         server = project_server("daphne", port=8001, redis_url="redis://:hush@127.0.0.1:1/0")
         typed = server.as_typed()
         assert typed.startswith(f"cd {CHATPROJECT_DIR} && ")
         assert "REDIS_URL=redis://:***@127.0.0.1:1/0" in typed
         assert "hush" not in typed and "PYTHONUNBUFFERED" not in typed
-        assert typed.endswith(" python -m chatproject.bounded_daphne " + ARGUMENTS_8001)
+        assert typed.endswith(f" {server.command_line}")
 
     def test_the_notebooks_chat_keeps_its_own_database(self, monkeypatch):
         """The notebooks' chat writes workspace/chat.sqlite3, make chat's (database=None) the

@@ -30,6 +30,11 @@ RUN pip install --no-deps -e . \
 
 USER lab
 
+# JupyterLab's settings and kernel spec from the repository's jupyter/ folder, as make lab
+# (workbook/lab.py) and Binder's start script use them
+ENV JUPYTER_CONFIG_PATH=/home/lab/asgi-workbook/jupyter \
+    JUPYTER_PATH=/home/lab/asgi-workbook/jupyter
+
 EXPOSE 8888
 
 # 0.0.0.0 inside the container only: docker-compose.yml publishes 8888 on the host's

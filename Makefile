@@ -40,13 +40,13 @@ setup: $(STAMP)
 check-env: setup
 	@PORT=$(PORT) $(PY) -m workbook check-env
 
-# Jupyter refuses to run as root unless told; containers and some CI machines are root
+# JupyterLab as workbook/lab.py starts it (the Docker image and the tests too): its settings
+# come from jupyter/ in the repository. LAB_ARGS go to jupyter lab
 lab: setup
 	@echo "==> Making Redis available"
 	@url=$$($(PY) -m workbook redis ensure) || exit 1; \
-	echo "==> Opening JupyterLab on notebooks/ with REDIS_URL=$$url (Ctrl-C stops it)"; \
-	root=$$([ "$$(id -u)" = 0 ] && echo --allow-root); \
-	REDIS_URL=$$url exec $(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $$root $(LAB_ARGS)
+	echo "==> Opening JupyterLab on notebooks/ with REDIS_URL=$$url and the settings in jupyter/ (Ctrl-C stops it)"; \
+	REDIS_URL=$$url exec $(PY) -m workbook lab $(LAB_ARGS)
 
 browser:
 	@bash scripts/ensure-chromium

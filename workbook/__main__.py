@@ -4,6 +4,8 @@ python -m workbook redis ensure   print the URL of a usable Redis, starting one 
 python -m workbook redis status   print it, starting nothing
 python -m workbook redis stop     stop the project's own Redis server
 python -m workbook check-env      is this machine ready for the workshop? (make check-env)
+python -m workbook lab [ARGS]     JupyterLab on notebooks/ with the settings in jupyter/ (make lab;
+                                  ARGS go to jupyter lab)
 python -m workbook chat PORT      the finished chat on 127.0.0.1:PORT in the foreground, with
                                   Redis if there is one (make chat)
 python -m workbook link PORT PATH the browser's URL of PATH on a chat at PORT (via Jupyter's
@@ -72,6 +74,10 @@ def main(argv: list[str]) -> int:
         from .checkenv import main as check_env
 
         return check_env()
+    if argv[:1] == ["lab"]:
+        from .lab import exec_lab
+
+        exec_lab(argv[1:])
     if len(argv) == 2 and argv[0] == "chat" and argv[1].isdigit():
         return chat_command(int(argv[1]))
     if len(argv) == 3 and argv[0] == "link" and argv[1].isdigit():

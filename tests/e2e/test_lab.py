@@ -1,0 +1,197 @@
+"""The first minute in the workbook's JupyterLab, in headless Chromium: JupyterLab started
+from the definition make lab uses (workbook/lab.py: the settings and kernel spec in jupyter/),
+on copies of the notebooks, for an attendee with no Jupyter settings of their own."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from playwright.sync_api import Page, Route, expect, sync_playwright
+
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from workbook import REPO_DIR, BackgroundServer, free_port
+from workbook.lab import JUPYTER_SETTINGS_DIR, NOTEBOOKS_DIR, lab_command, lab_environment
+
+TOKEN = "workbook-lab-test-token"
+# A first start of JupyterLab and of a kernel is slow on a shared machine
+LAB_TIMEOUT_MS = 45_000
+
+# True once the notebook's kernel is Python 3 and idle: JupyterLab has its language_info by
+# then, and has copied it into the notebook (what made a stored notebook look changed)
+KERNEL_IDLE = """() => {
+  const name = document.querySelector('.jp-NotebookPanel .jp-KernelName');
+  const status = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator');
+  return name?.textContent.trim() === 'Python 3 (ipykernel)'
+    && status?.dataset.status === 'idle';
+}"""
+# Two animation frames: the page has drawn whatever the last change asked for (a dirty tab)
+DRAWN = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab as make lab starts it, on a copy of notebooks/, with a new attendee's own
+    Jupyter folders (runtime, data, user settings, workspaces) in a temporary folder."""
+    home = tmp_path_factory.mktemp("lab")
+    notebook_dir = home / "notebooks"
+    shutil.copytree(NOTEBOOKS_DIR, notebook_dir)
+    own_folders = {
+        "JUPYTER_CONFIG_DIR": "config",
+        "JUPYTER_DATA_DIR": "data",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": "user-settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
+    }
+    own = {name: str(home / folder) for name, folder in own_folders.items()}
+    port = free_port()
+    args = ["--no-browser", f"--port={port}", f"--IdentityProvider.token={TOKEN}"]
+    server = BackgroundServer(
+        lab_command(args, notebook_dir=notebook_dir),
+        port,
+        cwd=home,
+        env=lab_environment({**os.environ, **own}),
+        name="jupyterlab",
+    )
+    server.start(60)
+    try:
+        yield server, notebook_dir
+    finally:
+        # Kernels run in sessions of their own: JupyterLab stops them as it stops
+        kernels = psutil.Process(server.pid).children(recursive=True)
+        server.stop(30)
+        _, alive = psutil.wait_procs(kernels, timeout=10)
+        assert not alive, f"JupyterLab left kernels running: {alive}"
+
+
+@pytest.fixture(scope="module")
+def context():
+    """One browser context for the module: the second page finds JupyterLab's code cached."""
+    require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context()
+        context.set_default_timeout(LAB_TIMEOUT_MS)
+        yield context
+        chromium.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    yield page
+    page.close()
+
+
+def notebook_url(server: BackgroundServer, name: str) -> str:
+    # reset: a fresh workspace, with only this notebook open
+    return f"{server.url}/lab/tree/{name}?reset&token={TOKEN}"
+
+
+def wait_for_idle_kernel(page: Page) -> None:
+    page.wait_for_function(KERNEL_IDLE, timeout=LAB_TIMEOUT_MS)
+    page.evaluate(DRAWN)
+
+
+@pytest.mark.browser
+def test_a_notebook_opens_ready_to_run_and_unchanged(lab, page):
+    """00 opens for the first time: its kernel starts by itself, no dialog, no news
+    question, and the tab does not show unsaved changes."""
+    server, notebook_dir = lab
+    stored = (notebook_dir / "00_welcome.ipynb").read_bytes()
+    page.goto(notebook_url(server, "00_welcome.ipynb"))
+    wait_for_idle_kernel(page)
+
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
+    expect(page.locator(".Toastify__toast", has_text="Jupyter news")).to_have_count(0)
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="00_welcome.ipynb")
+    expect(tab).to_have_count(1)
+    expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+    assert (notebook_dir / "00_welcome.ipynb").read_bytes() == stored
+
+    # The news question is off by the repository's overrides, not by chance
+    settings = page.request.get(
+        f"{server.url}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={TOKEN}"
+    ).json()
+    assert settings["schema"]["properties"]["fetchNews"]["default"] == "false"
+
+
+@pytest.mark.browser
+def test_run_all_before_the_notebook_has_loaded_starts_its_kernel(lab, page):
+    """Run All clicked while a notebook is still loading starts the kernel; it does not ask
+    "Select Kernel" (JupyterLab knows no kernel name before the file has arrived)."""
+    server, notebook_dir = lab
+    # A notebook stored as the workbook's are, with one harmless cell should Run All reach it
+    stored = nbformat.read(notebook_dir / "00_welcome.ipynb", as_version=4)
+    notebook = nbformat.v4.new_notebook(metadata=stored.metadata)
+    notebook.cells.append(nbformat.v4.new_code_cell("1 + 1"))
+    nbformat.write(notebook, notebook_dir / "run_all.ipynb")
+    held: list[Route] = []
+
+    def hold_the_notebook(route: Route) -> None:
+        """The notebook itself arrives later: the request asking for its content."""
+        if route.request.method == "GET" and "content=1" in route.request.url:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/api/contents/run_all\.ipynb\?"), hold_the_notebook)
+    page.goto(notebook_url(server, "run_all.ipynb"))
+    # The notebook's tab, still empty
+    page.locator(".jp-NotebookPanel").wait_for()
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+    assert held, "the notebook arrived before Run All: nothing was tested"
+    for route in held:
+        route.continue_()
+    wait_for_idle_kernel(page)
+
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
+
+
+# Docker and Binder start JupyterLab their own way, with the same two variables
+
+
+def test_binder_start_points_jupyter_at_the_repositorys_settings(tmp_path):
+    """binder/start hands JupyterLab the environment make lab gives it."""
+    names = ("JUPYTER_CONFIG_PATH", "JUPYTER_PATH")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    # Nothing answers at REDIS_URL: start says so and runs the command all the same
+    environment = {name: value for name, value in os.environ.items() if name not in names}
+    environment |= {
+        "PATH": path,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "WORKBOOK_REDIS_DIR": str(tmp_path),
+    }
+    show = "import os; print(os.environ['JUPYTER_CONFIG_PATH']); print(os.environ['JUPYTER_PATH'])"
+    result = subprocess.run(
+        [str(REPO_DIR / "binder" / "start"), sys.executable, "-c", show],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = lab_environment(environment)
+    assert result.stdout.splitlines() == [expected[name] for name in names]
+
+
+def test_the_docker_image_points_jupyter_at_the_repositorys_settings():
+    """The image sets both variables to jupyter/ in its copy of the repository."""
+    # One instruction a line: continuation lines joined
+    instructions = (REPO_DIR / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+    workdir = next(line.split()[1] for line in instructions if line.startswith("WORKDIR "))
+    variables = dict(
+        word.split("=", 1)
+        for line in instructions
+        if line.startswith("ENV ")
+        for word in line.split()[1:]
+    )
+    settings = f"{workdir}/{JUPYTER_SETTINGS_DIR.relative_to(REPO_DIR)}"
+    assert variables["JUPYTER_CONFIG_PATH"] == settings
+    assert variables["JUPYTER_PATH"] == settings

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from .paths import REPO_DIR
 
-# Jupyter reads jupyter_server_config.py here (which points JupyterLab at lab/overrides.json5)
-# and finds the kernel spec in kernels/python3
+# Jupyter reads jupyter_server_config.py here, which points JupyterLab at the defaults in
+# lab-settings/overrides.json5, and finds the notebooks' kernel spec in kernels/python3
 JUPYTER_SETTINGS_DIR = REPO_DIR / "jupyter"
 NOTEBOOKS_DIR = REPO_DIR / "notebooks"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from playwright.sync_api import Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, Request, Route, expect, sync_playwright
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from workbook import REPO_DIR, BackgroundServer, free_port
@@ -133,15 +133,23 @@ def test_run_all_before_the_notebook_has_loaded_starts_its_kernel(lab, page):
     nbformat.write(notebook, notebook_dir / "run_all.ipynb")
     held: list[Route] = []
 
+    def is_the_notebook(request: Request) -> bool:
+        """The request for the notebook's content (others only ask whether it exists)."""
+        path = "/api/contents/run_all.ipynb?"
+        return request.method == "GET" and path in request.url and "content=1" in request.url
+
     def hold_the_notebook(route: Route) -> None:
-        """The notebook itself arrives later: the request asking for its content."""
-        if route.request.method == "GET" and "content=1" in route.request.url:
+        if is_the_notebook(route.request):
             held.append(route)
         else:
             route.continue_()
 
-    page.route(re.compile(r"/api/contents/run_all\.ipynb\?"), hold_the_notebook)
-    page.goto(notebook_url(server, "run_all.ipynb"))
+    page.route(re.compile(r"/api/contents/"), hold_the_notebook)
+    # Run All once JupyterLab knows its kernel specs and has asked for the notebook (so the
+    # notebook cannot arrive before the click)
+    kernel_specs = re.compile(r"/api/kernelspecs")
+    with page.expect_response(kernel_specs), page.expect_request(is_the_notebook):
+        page.goto(notebook_url(server, "run_all.ipynb"))
     # The notebook's tab, still empty
     page.locator(".jp-NotebookPanel").wait_for()
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()

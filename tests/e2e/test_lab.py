@@ -99,7 +99,7 @@ def wait_for_idle_kernel(page: Page) -> None:
 
 
 @pytest.mark.browser
-def test_a_notebook_opens_ready_to_run_and_unchanged(lab, page):
+def test_a_notebook_opens_ready_to_run_and_unchanged(page, lab):
     """00 opens for the first time: its kernel starts by itself, no dialog, no news
     question, and the tab does not show unsaved changes."""
     server, notebook_dir = lab
@@ -122,7 +122,7 @@ def test_a_notebook_opens_ready_to_run_and_unchanged(lab, page):
 
 
 @pytest.mark.browser
-def test_run_all_before_the_notebook_has_loaded_starts_its_kernel(lab, page):
+def test_run_all_before_the_notebook_has_loaded_starts_its_kernel(page, lab):
     """Run All clicked while a notebook is still loading starts the kernel; it does not ask
     "Select Kernel" (JupyterLab knows no kernel name before the file has arrived)."""
     server, notebook_dir = lab

@@ -13,6 +13,7 @@ import nbformat
 import psutil
 import pytest
 from playwright.sync_api import Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from workbook import REPO_DIR, BackgroundServer, free_port
@@ -93,8 +94,17 @@ def notebook_url(server: BackgroundServer, name: str) -> str:
     return f"{server.url}/lab/tree/{name}?reset&token={TOKEN}"
 
 
+# What the page shows of its kernel, for a test that waited in vain
+KERNEL_SHOWN = """() => [...document.querySelectorAll(
+  '.jp-Dialog, .jp-NotebookPanel .jp-KernelName, .jp-NotebookPanel [data-status]'
+)].map(node => node.dataset.status || node.innerText)"""
+
+
 def wait_for_idle_kernel(page: Page) -> None:
-    page.wait_for_function(KERNEL_IDLE, timeout=LAB_TIMEOUT_MS)
+    try:
+        page.wait_for_function(KERNEL_IDLE, timeout=LAB_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"no idle Python 3 kernel; the page shows {page.evaluate(KERNEL_SHOWN)}")
     page.evaluate(DRAWN)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from workbook import REPO_DIR
+from workbook.reading import notebooks as english_notebooks
 
 from .executed import executed_copy
 from .links import broken_links
@@ -128,7 +129,7 @@ def sphinx() -> int:
 
 def main() -> int:
     started = time.monotonic()
-    notebooks = sorted((REPO_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = english_notebooks()
     print("==> Staging the pages in build/site-src (each notebook with its outputs)")
     stage(notebooks)
     print("==> Building the site with Sphinx (warnings are errors)")

@@ -15,6 +15,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from workbook import REPO_DIR
+from workbook.reading import NOTEBOOKS_DIR
 
 EXECUTED_DIR = REPO_DIR / "build" / "executed"
 CELL_TIMEOUT = 180
@@ -26,7 +27,9 @@ def fingerprint(path: Path) -> str:
 
 
 def executed_path(path: Path) -> Path:
-    return EXECUTED_DIR / path.name
+    """Where the copy of notebooks/<edition>/<name>.ipynb is kept: the same path under
+    EXECUTED_DIR, so that the two editions' copies stay apart."""
+    return EXECUTED_DIR / path.relative_to(NOTEBOOKS_DIR)
 
 
 def run_environment(folder: Path, **extra: str) -> dict[str, str]:
@@ -69,7 +72,7 @@ def execute(
 def save_executed(path: Path, notebook: nbformat.NotebookNode) -> None:
     """Keep notebook, run from path, for the site; the fingerprint says which version ran."""
     notebook.metadata.setdefault("workbook", {})["source_sha256"] = fingerprint(path)
-    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
+    executed_path(path).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, executed_path(path))
 
 

@@ -19,9 +19,10 @@ import pytest
 
 from book.executed import execute, run_environment, save_executed
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from workbook import REPO_DIR
+from workbook.reading import NOTEBOOKS_DIR, notebooks
 
-NOTEBOOKS = sorted((REPO_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# Both editions: the English notebooks and their Japanese twins in notebooks/ja/
+NOTEBOOKS = notebooks() + notebooks(NOTEBOOKS_DIR / "ja")
 # What browser_link() shows: a link to a server on this machine, opening in a new tab
 BROWSER_LINK = re.compile(r'<a href="(http://127\.0\.0\.1:\d+/[^"]*)" target="_blank"')
 # The notebooks whose printed links the learner is meant to open, each to a room page
@@ -31,7 +32,8 @@ BLOG_ENDING = "02_django_project"
 
 
 def notebook_id(path: Path) -> str:
-    return path.stem
+    """02_django_project, or ja/02_django_project for its Japanese twin."""
+    return str(path.relative_to(NOTEBOOKS_DIR).with_suffix(""))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
@@ -165,7 +167,7 @@ def test_runs_twice_and_cleans_up(path, tmp_path, run_times):
             # A cell failed and the kernel went without its atexit guard: stop what it started
             kill_all(wait_until_gone(run_id, tmp_path, timeout=2))
             raise
-        run_times.setdefault(path.name, []).append(seconds)
+        run_times.setdefault(notebook_id(path), []).append(seconds)
         survivors = wait_until_gone(run_id, tmp_path)
         leftover = [" ".join(filter(None, process.cmdline())) for process in survivors]
         kill_all(survivors)

@@ -6,6 +6,7 @@ import nbformat
 from book import build, executed
 from book.links import broken_links
 from workbook import REPO_DIR
+from workbook.reading import notebooks as english_notebooks
 
 
 def write_page(path, body: str) -> None:
@@ -44,12 +45,14 @@ class TestExecutedCopies:
     def test_a_copy_is_reused_only_for_the_version_that_ran(self, tmp_path, monkeypatch):
         """The tests' copy serves the site until the notebook changes."""
         monkeypatch.setattr(executed, "EXECUTED_DIR", tmp_path / "executed")
+        monkeypatch.setattr(executed, "NOTEBOOKS_DIR", tmp_path / "notebooks")
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
-        path = tmp_path / "00_try.ipynb"
+        path = tmp_path / "notebooks" / "ja" / "00_try.ipynb"
+        path.parent.mkdir(parents=True)
         nbformat.write(notebook, path)
         assert executed.reusable_copy(path) is None
         executed.save_executed(path, nbformat.read(path, as_version=4))
-        assert executed.reusable_copy(path) == tmp_path / "executed" / "00_try.ipynb"
+        assert executed.reusable_copy(path) == tmp_path / "executed" / "ja" / "00_try.ipynb"
         notebook.cells.append(nbformat.v4.new_markdown_cell("Changed."))
         nbformat.write(notebook, path)
         assert executed.reusable_copy(path) is None
@@ -79,7 +82,7 @@ class TestPages:
         assert all((REPO_DIR / document).exists() for document in build.DOCUMENTS)
 
     def test_the_menu_lists_every_notebook_and_document(self):
-        notebooks = sorted((REPO_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        notebooks = english_notebooks()
         menu = build.table_of_contents(notebooks)
         for path in notebooks:
             assert f"\nnotebooks/{path.stem}\n" in menu

@@ -10,11 +10,12 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 SITE_STAMP := $(VENV)/.site-installed
 
-.PHONY: help setup check-env lab test lint format chat bench redis stop browser postgres site clean
+.PHONY: help setup check-env lab lab-ja test lint format chat bench redis stop browser postgres site clean
 
 help:
 	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
 	@echo "make lab     set up, start Redis, open JupyterLab on notebooks/"
+	@echo "make lab-ja  the same in Japanese (日本語版): opens notebooks/ja/00_welcome.ipynb"
 	@echo "make test    set up, then lint and run every test"
 	@echo "make chat    run the finished chat at http://127.0.0.1:$(PORT)/chat/ (PORT=8001 to move it)"
 	@echo "make bench   the load benchmark (BENCH_ARGS=--quick for a one-minute run)"
@@ -47,6 +48,13 @@ lab: setup
 	@url=$$($(PY) -m workbook redis ensure) || exit 1; \
 	echo "==> Opening JupyterLab on notebooks/ with REDIS_URL=$$url and the settings in jupyter/ (Ctrl-C stops it)"; \
 	REDIS_URL=$$url exec $(PY) -m workbook lab $(LAB_ARGS)
+
+# The same in Japanese: JupyterLab's interface in Japanese, opening notebooks/ja/00
+lab-ja: setup
+	@echo "==> Redis を用意します"
+	@url=$$($(PY) -m workbook redis ensure) || exit 1; \
+	echo "==> JupyterLab を日本語で開きます: notebooks/ja/00_welcome.ipynb, REDIS_URL=$$url (Ctrl-C で終了)"; \
+	REDIS_URL=$$url exec $(PY) -m workbook lab-ja $(LAB_ARGS)
 
 browser:
 	@bash scripts/ensure-chromium

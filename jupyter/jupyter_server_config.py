@@ -1,11 +1,35 @@
 """The workbook's JupyterLab, however it starts (make lab, Docker, Binder): Jupyter finds this
 file through JUPYTER_CONFIG_PATH, and JupyterLab its settings in lab-settings/ next to it."""
 
+import json
+import os
+import tempfile
 from pathlib import Path
 
+import json5
+
 c = get_config()  # noqa: F821 (Jupyter defines it while it reads this file)
+
+SETTINGS_DIR = Path(__file__).parent / "lab-settings"
+# make lab-ja (workbook/lab.py) asks for the interface in Japanese
+LOCALES = {"ja": "ja_JP"}
+
+
+def settings_in(locale: str) -> Path:
+    """A folder with the workbook's overrides plus the interface's locale, made at each start
+    so that lab-settings/overrides.json5 stays the one place the defaults are written."""
+    overrides = json5.loads((SETTINGS_DIR / "overrides.json5").read_text())
+    overrides["@jupyterlab/translation-extension:plugin"] = {"locale": locale}
+    folder = Path(tempfile.gettempdir()) / f"workbook-lab-settings-{locale}"
+    folder.mkdir(exist_ok=True)
+    (folder / "overrides.json").write_text(json.dumps(overrides, indent=2))
+    return folder
+
 
 # The defaults of the lab's settings: the overrides file is read from this folder, not from
 # the installed JupyterLab. What attendees change in Settings is saved where JupyterLab
 # always saves it (~/.jupyter/lab/user-settings) and wins over these.
-c.LabApp.app_settings_dir = str(Path(__file__).parent / "lab-settings")
+language = os.environ.get("WORKBOOK_LAB_LANGUAGE", "en")
+c.LabApp.app_settings_dir = str(
+    settings_in(LOCALES[language]) if language in LOCALES else SETTINGS_DIR
+)

@@ -6,6 +6,7 @@ python -m workbook redis stop     stop the project's own Redis server
 python -m workbook check-env      is this machine ready for the workshop? (make check-env)
 python -m workbook lab [ARGS]     JupyterLab on notebooks/ with the settings in jupyter/ (make lab;
                                   ARGS go to jupyter lab)
+python -m workbook lab-ja [ARGS]  the same in Japanese, opening notebooks/ja/00 (make lab-ja)
 python -m workbook chat PORT      the finished chat on 127.0.0.1:PORT in the foreground, with
                                   Redis if there is one (make chat)
 python -m workbook link PORT PATH the browser's URL of PATH on a chat at PORT (via Jupyter's
@@ -74,10 +75,10 @@ def main(argv: list[str]) -> int:
         from .checkenv import main as check_env
 
         return check_env()
-    if argv[:1] == ["lab"]:
+    if argv[:1] in (["lab"], ["lab-ja"]):
         from .lab import exec_lab
 
-        exec_lab(argv[1:])
+        exec_lab(argv[1:], language="ja" if argv[0] == "lab-ja" else "en")
     if len(argv) == 2 and argv[0] == "chat" and argv[1].isdigit():
         return chat_command(int(argv[1]))
     if len(argv) == 3 and argv[0] == "link" and argv[1].isdigit():

@@ -39,7 +39,17 @@ DRAWN = "() => new Promise(done => requestAnimationFrame(() => requestAnimationF
 def lab(tmp_path_factory):
     """JupyterLab as make lab starts it, on a copy of notebooks/, with a new attendee's own
     Jupyter folders (runtime, data, user settings, workspaces) in a temporary folder."""
-    home = tmp_path_factory.mktemp("lab")
+    yield from started_lab(tmp_path_factory.mktemp("lab"), "en")
+
+
+@pytest.fixture(scope="module")
+def lab_ja(tmp_path_factory):
+    """JupyterLab as make lab-ja starts it."""
+    yield from started_lab(tmp_path_factory.mktemp("lab-ja"), "ja")
+
+
+def started_lab(home: Path, language: str):
+    """JupyterLab in language, on a copy of notebooks/ in home, with Jupyter's folders there."""
     notebook_dir = home / "notebooks"
     shutil.copytree(NOTEBOOKS_DIR, notebook_dir)
     own_folders = {
@@ -53,10 +63,10 @@ def lab(tmp_path_factory):
     port = free_port()
     args = ["--no-browser", f"--port={port}", f"--IdentityProvider.token={TOKEN}"]
     server = BackgroundServer(
-        lab_command(args, notebook_dir=notebook_dir),
+        lab_command(args, notebook_dir=notebook_dir, language=language),
         port,
         cwd=home,
-        env=lab_environment({**os.environ, **own}),
+        env=lab_environment({**os.environ, **own}, language=language),
         name="jupyterlab",
     )
     server.start(60)
@@ -169,6 +179,18 @@ def test_run_all_before_the_notebook_has_loaded_starts_its_kernel(page, lab):
         route.continue_()
     wait_for_idle_kernel(page)
 
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_lab_ja_opens_the_japanese_edition_in_japanese(page, lab_ja):
+    """make lab-ja: the lab's own address opens notebooks/ja/00 with its kernel running,
+    under menus in Japanese (the official language pack, chosen by the repository's settings)."""
+    server, _ = lab_ja
+    page.goto(f"{server.url}/?token={TOKEN}")
+    wait_for_idle_kernel(page)
+    assert page.url.split("?")[0].endswith("/lab/tree/ja/00_welcome.ipynb")
+    expect(page.locator(".lm-MenuBar-item", has_text=re.compile(r"^ファイル$"))).to_have_count(1)
     expect(page.locator(".jp-Dialog")).to_have_count(0)
 
 

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -27,20 +28,59 @@ from .links import broken_links
 SOURCE_DIR = REPO_DIR / "build" / "site-src"
 SITE_DIR = REPO_DIR / "build" / "site"
 CONFIG_DIR = Path(__file__).parent
-# The documents besides the notebooks, in the order of the site's menu
-DOCUMENTS = [
-    "docs/chat.md",
-    "docs/protocol.md",
-    "benchmarks/README.md",
-    "docs/instructor.md",
-    "docs/docker-and-binder.md",
-    "docs/troubleshooting.md",
-    "docs/testing.md",
-    "SECURITY.md",
-]
 # The pictures the documents show
 PICTURES = ["benchmarks/results/full-throughput.png", "benchmarks/results/full-latency.png"]
 LAUNCH_YOUR_FORK = "docs/docker-and-binder.md#launch-your-fork-on-binder"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One language of the workbook: its notebooks' folder, its first page, its documents
+    in the order of the site's menu, and the words of the links the site adds."""
+
+    folder: str
+    start: str
+    documents: tuple[str, ...]
+    menu: tuple[str, str]
+    launch: str
+    launch_fork: str
+    download: str
+    twin: str
+
+
+ENGLISH = Edition(
+    folder="notebooks",
+    start="README.md",
+    documents=(
+        "docs/chat.md",
+        "docs/protocol.md",
+        "benchmarks/README.md",
+        "docs/instructor.md",
+        "docs/docker-and-binder.md",
+        "docs/troubleshooting.md",
+        "docs/testing.md",
+        "SECURITY.md",
+    ),
+    menu=("Notebooks", "The chat and the workshop"),
+    launch="Launch on Binder",
+    launch_fork="Launch your fork on Binder",
+    download="Download the notebook (without outputs, to run it)",
+    twin="日本語",
+)
+JAPANESE = Edition(
+    folder="notebooks/ja",
+    start="README.ja.md",
+    documents=("docs/glossary.ja.md", "docs/instructor.ja.md"),
+    menu=("日本語版のノートブック", "日本語の資料"),
+    launch="Binder で起動",
+    launch_fork="自分のフォークを Binder で起動",
+    download="ノートブックをダウンロード（出力なし。実行用）",
+    twin="English",
+)
+EDITIONS = (ENGLISH, JAPANESE)
+# Pages with a twin in the other language, both ways
+TWINS = {"README.md": "README.ja.md", "docs/instructor.md": "docs/instructor.ja.md"}
+TWINS |= {japanese: english for english, japanese in TWINS.items()}
 
 
 def repository() -> str | None:
@@ -55,13 +95,13 @@ def repository() -> str | None:
     return match[1] if match else None
 
 
-def binder_link(page: str, notebook: str, github: str | None) -> str:
+def binder_link(page: str, notebook: str, github: str | None, edition: Edition = ENGLISH) -> str:
     """A Markdown link that launches notebook on Binder; without a GitHub repository to build
     from, a link to how to launch your own fork."""
     if github:
         url = f"https://mybinder.org/v2/gh/{github}/HEAD?urlpath=lab/tree/{notebook}"
-        return f"[Launch on Binder]({url})"
-    return f"[Launch your fork on Binder]({relative(page, LAUNCH_YOUR_FORK)})"
+        return f"[{edition.launch}]({url})"
+    return f"[{edition.launch_fork}]({relative(page, LAUNCH_YOUR_FORK)})"
 
 
 def relative(page: str, target: str) -> str:
@@ -70,50 +110,86 @@ def relative(page: str, target: str) -> str:
     return "../" * depth + target
 
 
-def notebook_links(notebook: Path, github: str | None) -> str:
-    page = f"notebooks/{notebook.name}"
-    download = f"{{download}}`Download the notebook <../downloads/{notebook.name}>`"
-    return f"{binder_link(page, page, github)} · {download} (without outputs, to run it)"
+def notebooks(edition: Edition) -> list[Path]:
+    return english_notebooks(REPO_DIR / edition.folder)
 
 
-def stage_notebook(notebook: Path, github: str | None) -> None:
+def twin_of(page: str) -> str:
+    """The same page in the other language."""
+    if page in TWINS:
+        return TWINS[page]
+    folder, name = page.rsplit("/", 1)
+    return f"{JAPANESE.folder}/{name}" if folder == ENGLISH.folder else f"{ENGLISH.folder}/{name}"
+
+
+def page_links(page: str, notebook: str, github: str | None, edition: Edition) -> str:
+    """The line the site adds under a page's title: Binder, the download of a notebook, and
+    the page in the other language."""
+    links = [binder_link(page, notebook, github, edition)]
+    if page.endswith(".ipynb"):
+        download = relative(page, f"downloads/{page.removeprefix('notebooks/')}")
+        links.append(f"{{download}}`{edition.download} <{download}>`")
+    if page in TWINS or page.endswith(".ipynb"):
+        other = EDITIONS[1 - EDITIONS.index(edition)]
+        links.append(f"[{edition.twin}]({relative(page, twin_of(page))})")
+        assert (REPO_DIR / twin_of(page)).exists(), f"{page} has no {other.twin} twin"
+    return " · ".join(links)
+
+
+def stage_notebook(notebook: Path, github: str | None, edition: Edition) -> None:
     """The executed copy, with the links after its title cell; the clean one to download."""
+    page = f"{edition.folder}/{notebook.name}"
     executed = nbformat.read(executed_copy(notebook), as_version=4)
-    executed.cells.insert(1, nbformat.v4.new_markdown_cell(notebook_links(notebook, github)))
-    nbformat.write(executed, SOURCE_DIR / "notebooks" / notebook.name)
-    shutil.copy(notebook, SOURCE_DIR / "downloads" / notebook.name)
+    links = page_links(page, page, github, edition)
+    executed.cells.insert(1, nbformat.v4.new_markdown_cell(links))
+    for target in (SOURCE_DIR / page, SOURCE_DIR / "downloads" / page.removeprefix("notebooks/")):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(executed, SOURCE_DIR / page)
+    shutil.copy(notebook, SOURCE_DIR / "downloads" / page.removeprefix("notebooks/"))
 
 
-def stage_document(document: str, github: str | None, extra: str = "") -> None:
-    """A Markdown document, with a Binder launch after its title (and extra at its end)."""
+def stage_document(document: str, github: str | None, edition: Edition, extra: str = "") -> None:
+    """A Markdown document, with the links after its title (and extra at its end)."""
     text = (REPO_DIR / document).read_text()
     title, _, body = text.partition("\n")
-    launch = binder_link(document, "notebooks/00_welcome.ipynb", github)
-    target = SOURCE_DIR / ("index.md" if document == "README.md" else document)
+    first = f"{edition.folder}/00_welcome.ipynb"
+    links = page_links(document, first, github, edition)
+    target = SOURCE_DIR / ("index.md" if document == ENGLISH.start else document)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(f"{title}\n\n{launch} (the workbook in your browser)\n{body}{extra}")
+    target.write_text(f"{title}\n\n{links}\n{body}{extra}")
 
 
-def table_of_contents(notebooks: list[Path]) -> str:
-    """The site's menu: notebooks, then documents (hidden toctrees at the end of index.md)."""
-    pages = [f"notebooks/{path.stem}" for path in notebooks]
-    documents = [str(Path(document).with_suffix("")) for document in DOCUMENTS]
+def docname(document: str) -> str:
+    """The page's name in the menu: its path without the suffix (index for the README)."""
+    return "index" if document == ENGLISH.start else document.removesuffix(".md")
+
+
+def table_of_contents() -> str:
+    """The site's menu, edition by edition: notebooks, then documents (hidden toctrees at
+    the end of index.md)."""
+    sections = []
+    for edition in EDITIONS:
+        pages = [f"{edition.folder}/{path.stem}" for path in notebooks(edition)]
+        documents = [docname(document) for document in edition.documents]
+        if edition is not ENGLISH:
+            documents.insert(0, docname(edition.start))
+        sections += [(edition.menu[0], pages), (edition.menu[1], documents)]
     return "".join(
         f"\n```{{toctree}}\n:hidden:\n:caption: {caption}\n\n" + "\n".join(entries) + "\n```\n"
-        for caption, entries in (("Notebooks", pages), ("The chat and the workshop", documents))
+        for caption, entries in sections
     )
 
 
-def stage(notebooks: list[Path]) -> None:
+def stage() -> None:
     shutil.rmtree(SOURCE_DIR, ignore_errors=True)
-    (SOURCE_DIR / "notebooks").mkdir(parents=True)
-    (SOURCE_DIR / "downloads").mkdir()
+    SOURCE_DIR.mkdir(parents=True)
     github = repository()
-    for notebook in notebooks:
-        stage_notebook(notebook, github)
-    stage_document("README.md", github, extra=table_of_contents(notebooks))
-    for document in DOCUMENTS:
-        stage_document(document, github)
+    for edition in EDITIONS:
+        for notebook in notebooks(edition):
+            stage_notebook(notebook, github, edition)
+        for document in (edition.start, *edition.documents):
+            extra = table_of_contents() if document == ENGLISH.start else ""
+            stage_document(document, github, edition, extra)
     for picture in PICTURES:
         (SOURCE_DIR / picture).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_DIR / picture, SOURCE_DIR / picture)
@@ -129,9 +205,8 @@ def sphinx() -> int:
 
 def main() -> int:
     started = time.monotonic()
-    notebooks = english_notebooks()
     print("==> Staging the pages in build/site-src (each notebook with its outputs)")
-    stage(notebooks)
+    stage()
     print("==> Building the site with Sphinx (warnings are errors)")
     if sphinx() != 0:
         return 1

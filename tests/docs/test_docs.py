@@ -12,10 +12,13 @@ import pytest
 from workbook import CHATPROJECT_DIR, REPO_DIR
 
 README = REPO_DIR / "README.md"
+README_JA = REPO_DIR / "README.ja.md"
 GUIDE = REPO_DIR / "docs" / "instructor.md"
+GUIDE_JA = REPO_DIR / "docs" / "instructor.ja.md"
 CHAT_DOC = REPO_DIR / "docs" / "chat.md"
 DOCUMENTS = [
     README,
+    README_JA,
     *sorted((REPO_DIR / "docs").glob("*.md")),
     REPO_DIR / "benchmarks" / "README.md",
 ]
@@ -25,9 +28,9 @@ NOTEBOOK_ROW = re.compile(
 )
 
 
-def schedule() -> list[tuple[str, str, str]]:
+def schedule(guide: Path = GUIDE) -> list[tuple[str, str, str]]:
     """The schedule table's rows: (clock time, what, minutes)."""
-    return ROW.findall(GUIDE.read_text())
+    return ROW.findall(guide.read_text())
 
 
 def notebook_headers() -> dict[str, tuple[str, int]]:
@@ -59,6 +62,18 @@ def test_the_clock_adds_up():
     for (start, what, minutes), (following, _, _) in zip(rows, rows[1:], strict=False):
         end = datetime.strptime(start, "%H:%M") + timedelta(minutes=int(minutes))
         assert end.strftime("%H:%M") == following, f"{what} ends at {end:%H:%M}"
+
+
+def test_the_japanese_guide_keeps_the_same_day():
+    """instructor.ja.md's schedule: the same clock, the same notebooks, the same minutes."""
+
+    def day(guide: Path) -> list[tuple[str, str, str]]:
+        return [
+            (start, what if what.startswith("`") else "", minutes)
+            for start, what, minutes in schedule(guide)
+        ]
+
+    assert day(GUIDE_JA) == day(GUIDE)
 
 
 def test_the_readme_links_the_guide():
@@ -129,10 +144,15 @@ def anchors(path: Path) -> set[str]:
 
 
 def test_the_readme_links_every_document():
-    """Each page of docs/ and the benchmark's README is one click from the README."""
-    links = {link.partition("#")[0] for link in relative_links(README.read_text())}
-    pages = {str(path.relative_to(REPO_DIR)) for path in DOCUMENTS if path != README}
-    assert pages <= links, sorted(pages - links)
+    """Each page of docs/ and the benchmark's README is one click from the README; the
+    Japanese pages from README.ja.md, which the README links."""
+    for readme, pages in (
+        (README, [path for path in DOCUMENTS if ".ja." not in path.name]),
+        (README_JA, [path for path in DOCUMENTS if ".ja." in path.name]),
+    ):
+        links = {link.partition("#")[0] for link in relative_links(readme.read_text())}
+        pages = {str(path.relative_to(REPO_DIR)) for path in pages if path != readme}
+        assert pages <= links, sorted(pages - links)
 
 
 def leads_somewhere(document: Path, link: str) -> bool:

@@ -77,14 +77,34 @@ class TestPages:
 
     def test_every_document_is_in_the_menu(self):
         """A new file in docs/ cannot be left out of the site."""
+        listed = [
+            document
+            for edition in build.EDITIONS
+            for document in (edition.start, *edition.documents)
+        ]
         documents = {str(path.relative_to(REPO_DIR)) for path in REPO_DIR.glob("docs/*.md")}
-        assert documents <= set(build.DOCUMENTS)
-        assert all((REPO_DIR / document).exists() for document in build.DOCUMENTS)
+        assert documents <= set(listed)
+        assert all((REPO_DIR / document).exists() for document in listed)
 
-    def test_the_menu_lists_every_notebook_and_document(self):
-        notebooks = english_notebooks()
-        menu = build.table_of_contents(notebooks)
-        for path in notebooks:
-            assert f"\nnotebooks/{path.stem}\n" in menu
-        for document in build.DOCUMENTS:
-            assert document.removesuffix(".md") in menu
+    def test_the_menu_lists_both_editions(self):
+        """Every notebook of each edition and every document is a page of the menu."""
+        menu = build.table_of_contents()
+        for edition in build.EDITIONS:
+            for path in english_notebooks(REPO_DIR / edition.folder):
+                assert f"\n{edition.folder}/{path.stem}\n" in menu
+            for document in edition.documents:
+                assert f"\n{document.removesuffix('.md')}\n" in menu
+        assert "\nREADME.ja\n" in menu
+
+    def test_each_page_links_its_twin_in_the_other_language(self):
+        """The language switch: a notebook links its twin, the README its Japanese one."""
+        page = "notebooks/02_django_project.ipynb"
+        links = build.page_links(page, page, None, build.ENGLISH)
+        assert "[日本語](ja/02_django_project.ipynb)" in links
+        assert "<../downloads/02_django_project.ipynb>" in links
+        japanese = "notebooks/ja/02_django_project.ipynb"
+        links = build.page_links(japanese, japanese, None, build.JAPANESE)
+        assert "[English](../../notebooks/02_django_project.ipynb)" in links
+        assert "<../../downloads/ja/02_django_project.ipynb>" in links
+        readme = build.page_links("README.md", page, None, build.ENGLISH)
+        assert "[日本語](README.ja.md)" in readme

@@ -100,7 +100,7 @@ class TestPages:
         """The language switch: a notebook links its twin, the README its Japanese one."""
         page = "notebooks/02_django_project.ipynb"
         links = build.page_links(page, page, None, build.ENGLISH)
-        assert "[日本語](ja/02_django_project.ipynb)" in links
+        assert "[日本語](../notebooks/ja/02_django_project.ipynb)" in links
         assert "<../downloads/02_django_project.ipynb>" in links
         japanese = "notebooks/ja/02_django_project.ipynb"
         links = build.page_links(japanese, japanese, None, build.JAPANESE)

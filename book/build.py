@@ -131,7 +131,7 @@ def page_links(page: str, notebook: str, github: str | None, edition: Edition) -
         links.append(f"{{download}}`{edition.download} <{download}>`")
     if page in TWINS or page.endswith(".ipynb"):
         other = EDITIONS[1 - EDITIONS.index(edition)]
-        links.append(f"[{edition.twin}]({relative(page, twin_of(page))})")
+        links.append(f"[{edition.twin}]({relative(page, site_path(twin_of(page)))})")
         assert (REPO_DIR / twin_of(page)).exists(), f"{page} has no {other.twin} twin"
     return " · ".join(links)
 
@@ -154,14 +154,25 @@ def stage_document(document: str, github: str | None, edition: Edition, extra: s
     title, _, body = text.partition("\n")
     first = f"{edition.folder}/00_welcome.ipynb"
     links = page_links(document, first, github, edition)
-    target = SOURCE_DIR / ("index.md" if document == ENGLISH.start else document)
+    # Links to the README lead to the site's first page
+    body = README_LINK.sub(r"](\1index.md", body)
+    target = SOURCE_DIR / site_path(document)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(f"{title}\n\n{links}\n{body}{extra}")
 
 
+def site_path(document: str) -> str:
+    """Where document is in the site: the README is its first page, index.md."""
+    return "index.md" if document == ENGLISH.start else document
+
+
+# A Markdown link to the README, from any folder
+README_LINK = re.compile(r"\]\(((?:\.\./)*)README\.md\b")
+
+
 def docname(document: str) -> str:
-    """The page's name in the menu: its path without the suffix (index for the README)."""
-    return "index" if document == ENGLISH.start else document.removesuffix(".md")
+    """The page's name in the menu: its path in the site without the suffix."""
+    return site_path(document).removesuffix(".md")
 
 
 def table_of_contents() -> str:

@@ -142,6 +142,24 @@ def test_a_notebook_opens_ready_to_run_and_unchanged(page, lab):
 
 
 @pytest.mark.browser
+def test_going_further_blocks_open_on_a_click_with_their_markdown_rendered(page, lab):
+    """A Going further aside shows only its summary; a click opens it, Markdown rendered."""
+    server, _ = lab
+    page.goto(notebook_url(server, "05_channel_layers.ipynb"))
+    aside = page.locator(".jp-RenderedMarkdown details").first
+    aside.scroll_into_view_if_needed()
+    summary = aside.locator("summary")
+    expect(summary).to_contain_text("Going further:")
+    body = aside.locator("p").first
+    expect(body).to_be_hidden()
+    summary.click()
+    expect(body).to_be_visible()
+    # Markdown inside the block is rendered, not shown as text
+    expect(aside.locator("code").first).to_be_visible()
+    assert "`" not in body.inner_text()
+
+
+@pytest.mark.browser
 def test_run_all_before_the_notebook_has_loaded_starts_its_kernel(page, lab):
     """Run All clicked while a notebook is still loading starts the kernel; it does not ask
     "Select Kernel" (JupyterLab knows no kernel name before the file has arrived)."""

@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 SITE_STAMP := $(VENV)/.site-installed
 
-.PHONY: help setup check-env lab lab-ja test lint format chat bench redis stop browser postgres site clean
+.PHONY: help setup messages check-env lab lab-ja test lint format chat bench redis stop browser postgres site clean
 
 help:
 	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
@@ -34,8 +34,25 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(PY) -m pip install -qq --no-deps -e .
 	@touch $@
 
-setup: $(STAMP)
+# The translations (gettext catalogs of the workbook and the chat): the .po files are kept in
+# git, the .mo files gettext reads are compiled from them here (Babel, no system gettext)
+CATALOGS := $(wildcard workbook/locale/*/LC_MESSAGES/*.po chatproject/locale/*/LC_MESSAGES/*.po)
+$(CATALOGS:.po=.mo): %.mo: %.po $(STAMP)
+	@$(PY) -m workbook compile-messages $<
+
+setup: $(STAMP) $(CATALOGS:.po=.mo)
 	@echo "==> $(VENV) is ready"
+
+# After marking or changing a message in the code: bring the catalogs up to date with it
+# (Babel for the workbook; Django's makemessages, which needs GNU gettext, for the chat),
+# then translate what is new or fuzzy in the .po files
+messages: setup
+	@mkdir -p build
+	@$(VENV)/bin/pybabel extract --no-location --omit-header -o build/workbook.pot workbook
+	@$(VENV)/bin/pybabel update --no-location --no-fuzzy-matching -l ja \
+		-i build/workbook.pot -d workbook/locale -D workbook
+	@cd chatproject && ../$(PY) manage.py makemessages -l ja --no-location --no-obsolete \
+		&& ../$(PY) manage.py makemessages -d djangojs -l ja --no-location --no-obsolete
 
 # Run before the workshop: one line per check, each with what to do; fails if something blocks
 check-env: setup

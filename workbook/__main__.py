@@ -13,11 +13,16 @@ python -m workbook link PORT PATH the browser's URL of PATH on a chat at PORT (v
                                   proxy in Docker, on Binder or JupyterHub)
 python -m workbook proxy-env PORT the variables that serve a chat at PORT behind that proxy,
                                   as NAME=VALUE lines (none when the browser reaches 127.0.0.1)
+python -m workbook compile-messages [PO...]
+                                  compile the translations (.po) of the workbook and the chat
+                                  to the .mo files gettext reads (make setup)
 """
 
 import sys
+from pathlib import Path
 
 from .links import browser_url, proxy_environment
+from .paths import REPO_DIR
 from .redis_server import RedisUnavailable, ensure_redis, stop_project_server
 from .servers import project_server
 
@@ -87,6 +92,12 @@ def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "proxy-env" and argv[1].isdigit():
         for name, value in proxy_environment(int(argv[1])).items():
             print(f"{name}={value}")
+        return 0
+    if argv[:1] == ["compile-messages"]:
+        from .i18n import compile_catalogs
+
+        for compiled in compile_catalogs([Path(path) for path in argv[1:]]):
+            log(f"==> Compiled {compiled.resolve().relative_to(REPO_DIR)}")
         return 0
     log(__doc__)
     return 2

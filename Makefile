@@ -49,7 +49,7 @@ setup: $(STAMP) $(CATALOGS:.po=.mo)
 messages: setup
 	@mkdir -p build
 	@$(VENV)/bin/pybabel extract --no-location --omit-header -o build/workbook.pot workbook
-	@$(VENV)/bin/pybabel update --no-location --no-fuzzy-matching -l ja \
+	@$(VENV)/bin/pybabel update --ignore-obsolete --no-fuzzy-matching -l ja \
 		-i build/workbook.pot -d workbook/locale -D workbook
 	@cd chatproject && ../$(PY) manage.py makemessages -l ja --no-location --no-obsolete \
 		&& ../$(PY) manage.py makemessages -d djangojs -l ja --no-location --no-obsolete

@@ -3,6 +3,7 @@ in-process, an echo app, a clock the test moves, the browser, and messages saved
 broadcast. Test modules import from here, never from each other or from a conftest."""
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -203,3 +204,14 @@ def save_unheard(chat_database: str, room: str, texts: list[str]) -> None:
         database.execute(
             "UPDATE chat_room SET last_seq = ? WHERE id = ?", (last_seq + len(texts), room_id)
         )
+
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def assert_japanese(text: str) -> None:
+    """Every sentence of text (each line, cut at 。) says something in Japanese: a message
+    left in English, or an English part joined to a Japanese one, fails."""
+    sentences = [part for line in text.splitlines() for part in line.split("。")]
+    english = [part for part in sentences if part.strip(" ✓✗") and not JAPANESE.search(part)]
+    assert text.strip() and not english, f"not in Japanese: {english} in {text!r}"

@@ -11,7 +11,10 @@ unlike an assert, still counts under ``python -O``.
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-STILL_NONE = "the answer is still None"
+from .i18n import N_, _, current_language
+
+STILL_NONE = N_("the answer is still None")
+CORRECT = N_("Correct!")
 
 
 class ExerciseFailed(AssertionError):
@@ -45,7 +48,7 @@ def check_answer(
     *,
     hint: str = "",
     if_none: str = "",
-    well_done: str = "Correct!",
+    well_done: str = CORRECT,
 ) -> Verdict:
     """✓ if find_mistake(answer) returns; ✗ with the Mistake it raises, then the hint.
 
@@ -68,7 +71,7 @@ async def acheck_answer(
     *,
     hint: str = "",
     if_none: str = "",
-    well_done: str = "Correct!",
+    well_done: str = CORRECT,
 ) -> Verdict:
     """check_answer() for a finder that awaits, as one that talks to the attendee's app does."""
     if answer is None:
@@ -82,25 +85,35 @@ async def acheck_answer(
 
 def _not_done(what_to_do: str, must_pass: bool) -> Verdict:
     """✗: the exercise is not done yet, and what to do first."""
-    return _wrong(_sentences(STILL_NONE, what_to_do), must_pass)
+    return _wrong(_sentences(_(STILL_NONE), what_to_do), must_pass)
 
 
 def _explained(error: Exception, hint: str) -> str:
     """A Mistake's own words, or what the attendee's code raised; then the hint."""
     if isinstance(error, Mistake):
         return _sentences(str(error), hint)
-    return _sentences(f"your answer raised {type(error).__name__}: {error}", hint)
+    raised = _(
+        "your answer raised {error_type}: {error}", error_type=type(error).__name__, error=error
+    )
+    return _sentences(raised, hint)
+
+
+# How a sentence ends, in English and in Japanese (which needs no space after it)
+SENTENCE_ENDS = (".", "?", "!", "。", "？", "！")
+FULL_STOP = {"en": (".", " "), "ja": ("。", "")}
 
 
 def _sentences(*parts: str) -> str:
     """The parts that say something, one after the other; each but the last ends a sentence."""
+    stop, space = FULL_STOP[current_language()]
     said = [part for part in parts if part]
-    ended = [part if part.endswith((".", "?", "!")) else f"{part}." for part in said[:-1]]
-    return " ".join([*ended, *said[-1:]])
+    ended = [part if part.endswith(SENTENCE_ENDS) else f"{part}{stop}" for part in said[:-1]]
+    return space.join([*ended, *said[-1:]])
 
 
 def _right(well_done: str) -> Verdict:
-    print(f"✓ {well_done}")
+    # well_done is translated by the check that says it; the default is translated here
+    print(f"✓ {_(well_done) if well_done == CORRECT else well_done}")
     return Verdict(True)
 
 
@@ -108,5 +121,5 @@ def _wrong(explanation: str, must_pass: bool) -> Verdict:
     """✗ and the explanation; in a solution cell (must_pass), stop the notebook with it."""
     if must_pass:
         raise ExerciseFailed(explanation)
-    print(f"✗ Not yet: {explanation}")
+    print(_("✗ Not yet: {explanation}", explanation=explanation))
     return Verdict(False)

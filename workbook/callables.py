@@ -21,6 +21,7 @@ from wsgiref.util import setup_testing_defaults
 
 import uvicorn
 
+from .i18n import _
 from .ports import HOST, free_port
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -257,7 +258,9 @@ class ASGILoopServer:
         try:
             await self.server.serve()
         except SystemExit as error:  # uvicorn exits when it cannot bind: don't end the kernel
-            raise RuntimeError(f"uvicorn exited with status {error.code}") from None
+            raise RuntimeError(
+                _("uvicorn exited with status {status}", status=error.code)
+            ) from None
         finally:
             logger.removeHandler(self._handler)
 
@@ -270,7 +273,9 @@ class ASGILoopServer:
                 raise RuntimeError(f"{self.task.exception()}:\n{self.log()}")
             if time.monotonic() > deadline:
                 await self.stop()
-                raise TimeoutError(f"uvicorn did not start within {timeout:.0f} s")
+                raise TimeoutError(
+                    _("uvicorn did not start within {seconds} s", seconds=f"{timeout:.0f}")
+                )
             await asyncio.sleep(0.02)
         return self
 

@@ -8,8 +8,10 @@ import base64
 import hashlib
 import os
 import socket
+import unicodedata
 from dataclasses import dataclass
 
+from .i18n import _
 from .ports import HOST
 
 # RFC 6455's fixed GUID: no other protocol would append it, so only a WebSocket server answers right
@@ -23,7 +25,13 @@ def recv_exactly(sock: socket.socket, count: int) -> bytes:
     while len(data) < count:
         chunk = sock.recv(count - len(data))
         if not chunk:
-            raise EOFError(f"the connection closed after {len(data)} of {count} bytes")
+            raise EOFError(
+                _(
+                    "the connection closed after {received} of {count} bytes",
+                    received=len(data),
+                    count=count,
+                )
+            )
         data += chunk
     return data
 
@@ -37,7 +45,9 @@ def read_http_head(sock: socket.socket, limit: int = 16384) -> str:
     while not head.endswith(b"\r\n\r\n"):
         head += recv_exactly(sock, 1)
         if len(head) > limit:
-            raise ValueError(f"no blank line in the first {limit} bytes: not an HTTP head")
+            raise ValueError(
+                _("no blank line in the first {limit} bytes: not an HTTP head", limit=limit)
+            )
     return head.decode("latin-1")
 
 
@@ -59,7 +69,9 @@ def open_websocket(port: int, path: str, origin: str, timeout: float = 5.0) -> s
     status_line, headers = parse_http_head(read_http_head(sock))
     if " 101 " not in status_line or headers.get("sec-websocket-accept") != accept_for(key):
         sock.close()
-        raise ConnectionError(f"the server did not switch to WebSocket: {status_line}")
+        raise ConnectionError(
+            _("the server did not switch to WebSocket: {status_line}", status_line=status_line)
+        )
     return sock
 
 
@@ -85,7 +97,7 @@ def client_frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
     elif len(payload) < 1 << 16:
         lengths = bytes([0x80 | 126]) + len(payload).to_bytes(2, "big")
     else:
-        raise ValueError("payloads of 64 KiB and more need the 8-byte length, not written here")
+        raise ValueError(_("payloads of 64 KiB and more need the 8-byte length, not written here"))
     return bytes([0x80 | opcode]) + lengths + mask + mask_payload(payload, mask)
 
 
@@ -93,7 +105,13 @@ def frame_length(start: bytes) -> int:
     """A frame's whole length in bytes, from its first 2 (or 4, or 10) bytes."""
     masked, length, extra = start[1] >> 7, start[1] & 0x7F, _extended_length_size(start)
     if len(start) < 2 + extra:
-        raise ValueError(f"need {2 + extra} bytes to know the frame's length, got {len(start)}")
+        raise ValueError(
+            _(
+                "need {needed} bytes to know the frame's length, got {size}",
+                needed=2 + extra,
+                size=len(start),
+            )
+        )
     if extra:
         length = int.from_bytes(start[2 : 2 + extra], "big")
     return 2 + extra + 4 * masked + length
@@ -132,11 +150,15 @@ class Frame:
 def parse_frame(frame: bytes) -> Frame:
     """Take one frame apart; ValueError if the bytes are fewer or more than its header says."""
     if len(frame) < 2:
-        raise ValueError(f"a frame has at least 2 bytes, this has {len(frame)}")
+        raise ValueError(_("a frame has at least 2 bytes, this has {size}", size=len(frame)))
     total = frame_length(frame)
     if len(frame) != total:
         raise ValueError(
-            f"the header announces a {total}-byte frame, but it has {len(frame)} bytes"
+            _(
+                "the header announces a {total}-byte frame, but it has {size} bytes",
+                total=total,
+                size=len(frame),
+            )
         )
     masked = frame[1] >> 7
     offset = 2 + _extended_length_size(frame)
@@ -170,18 +192,28 @@ def describe_frame(frame: bytes, limit: int = 128) -> str:
         (f"MASK={parsed.masked} length={frame[1] & 0x7F}", frame[1:2]),
     ]
     if length_field:
-        rows.append((f"extended length={parsed.length}", length_field))
+        rows.append((_("extended length={length}", length=parsed.length), length_field))
     if parsed.masked:
-        rows.append(("masking key", parsed.mask))
-    rows.append((f"payload{', masked' if parsed.masked else ''} ({len(body)} bytes)", body))
+        rows.append((_("masking key"), parsed.mask))
+    if parsed.masked:
+        rows.append((_("payload, masked ({size} bytes)", size=len(body)), body))
+    else:
+        rows.append((_("payload ({size} bytes)", size=len(body)), body))
     lines = []
     for meaning, part in rows:
         for start in range(0, max(min(len(part), limit), 1), 16):
-            lines.append(f"{meaning if start == 0 else '':34}{part[start : start + 16].hex(' ')}")
+            label = _padded(meaning if start == 0 else "", 34)
+            lines.append(f"{label}{part[start : start + 16].hex(' ')}")
     if len(body) > limit:
-        lines.append(f"{'':34}… {len(body) - limit} more bytes")
-    lines.append(f"payload: {_payload_text(parsed)}")
+        lines.append(" " * 34 + _("… {count} more bytes", count=len(body) - limit))
+    lines.append(_("payload: {text}", text=_payload_text(parsed)))
     return "\n".join(lines)
+
+
+def _padded(text: str, width: int) -> str:
+    """text and spaces up to width columns; a Japanese character takes two columns."""
+    columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    return text + " " * max(width - columns, 0)
 
 
 def show_frame(frame: bytes, limit: int = 128) -> None:
@@ -192,7 +224,11 @@ def show_frame(frame: bytes, limit: int = 128) -> None:
 def _payload_text(frame: Frame) -> str:
     if frame.opcode == 0x8 and len(frame.payload) >= 2:
         reason = frame.payload[2:].decode("utf-8", "replace")
-        return f"close status {int.from_bytes(frame.payload[:2], 'big')} {reason!r}"
+        return _(
+            "close status {status} {reason}",
+            status=int.from_bytes(frame.payload[:2], "big"),
+            reason=repr(reason),
+        )
     if frame.opcode == 0x1:
         return repr(frame.payload.decode("utf-8", "replace"))
     return repr(frame.payload)

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.helpers import echo_app
+from tests.helpers import assert_japanese, echo_app
 from workbook.callables import (
     call_asgi,
     call_wsgi,
@@ -181,5 +181,16 @@ class TestServeAsgi:
         try:
             with pytest.raises(RuntimeError, match="address already in use"):
                 await serve_asgi(asgi_app, port=first.port)
+        finally:
+            await first.stop()
+
+    async def test_a_busy_port_is_reported_in_japanese(self, japanese):
+        """In the Japanese edition the first line says in Japanese that uvicorn stopped; its
+        own log lines follow as they are."""
+        first = await serve_asgi(asgi_app)
+        try:
+            with pytest.raises(RuntimeError, match="address already in use") as failed:
+                await serve_asgi(asgi_app, port=first.port)
+            assert_japanese(str(failed.value).splitlines()[0])
         finally:
             await first.stop()

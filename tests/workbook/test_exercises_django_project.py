@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.helpers import assert_japanese
 from workbook.checks import ExerciseFailed
 from workbook.exercises.django_project import (
     check_asgi_application,
@@ -142,3 +143,59 @@ class TestSharedMessage:
         """No answer, raw text, another type or another message is explained."""
         assert not check_shared_message(answer, "hogehoge")
         assert says in capsys.readouterr().out
+
+
+class TestInJapanese:
+    """The Japanese edition explains every mistake above in Japanese."""
+
+    @pytest.mark.parametrize(
+        "new_line",
+        [
+            WSGI_LINE,
+            "ASGI_APPLICATION = 'asgi_test.asgi:application'",
+            "ASGI_APPLICATION = 'asgi_test.asgi.app'",
+            "ASGI_APPLICATION = 'os.sep'",
+            "ASGI_APPLICATION = 'django.core.handlers.asgi.ASGIHandler'",
+            f"{WSGI_LINE}\n{ASGI_LINE}",
+            "ASGI_APPLICATION = (",
+        ],
+    )
+    def test_settings_mistakes(self, project, new_line, japanese, capsys):
+        """A missing, mistyped, other or extra setting, in Japanese."""
+        replace_in(project / "asgi_test" / "settings.py", WSGI_LINE, new_line)
+        assert not check_asgi_application(project)
+        assert_japanese(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        "new_lines",
+        [
+            INDEX_LINE,
+            INDEX_LINE + "    path('<str:room_name>/', controller.index),\n",
+            INDEX_LINE + "    path('<str:room>/', controller.room),\n",
+            "    path('<str:room_name>/', controller.room),\n",
+            INDEX_LINE + "    path('<str:room_name>/', controller.rooms),\n",
+        ],
+    )
+    def test_url_mistakes(self, project, new_lines, japanese, capsys):
+        """No pattern, the wrong view, argument name, a lost index or a typo, in Japanese."""
+        replace_in(project / "chatapp" / "route.py", INDEX_LINE, new_lines)
+        assert not check_room_url(project)
+        assert_japanese(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        "answer", [None, '{"message": "hogehoge"}', ["hogehoge"], {"message": "fugafuga"}]
+    )
+    def test_shared_message_mistakes(self, answer, japanese, capsys):
+        """No answer, raw text, another type or another message, in Japanese."""
+        assert not check_shared_message(answer, "hogehoge")
+        assert_japanese(capsys.readouterr().out)
+
+    def test_right_answers_are_praised(self, project, japanese, capsys):
+        """The ✓ lines are Japanese too."""
+        replace_in(project / "asgi_test" / "settings.py", WSGI_LINE, ASGI_LINE)
+        room_line = "    path('<str:room_name>/', controller.room),\n"
+        replace_in(project / "chatapp" / "route.py", INDEX_LINE, INDEX_LINE + room_line)
+        assert check_asgi_application(project)
+        assert check_room_url(project)
+        assert check_shared_message({"message": "hogehoge"}, "hogehoge")
+        assert_japanese(capsys.readouterr().out)

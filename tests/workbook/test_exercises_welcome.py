@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.helpers import assert_japanese
 from workbook.checks import ExerciseFailed
 from workbook.exercises.welcome import check_redis_version, check_reply_frame
 
@@ -40,3 +41,36 @@ class TestReplyFrame:
         """A raw string, another room or another message is explained."""
         assert not check_reply_frame(answer, "雑談", "hello")
         assert says in capsys.readouterr().out
+
+
+class TestInJapanese:
+    """What the Japanese edition prints for the same mistakes."""
+
+    @pytest.mark.parametrize("answer", [None, "1.0.0"])
+    def test_a_wrong_version_is_explained(self, answer, redis_url, japanese, capsys):
+        """No answer yet, or a made-up version, gets the hint in Japanese."""
+        assert not check_redis_version(answer, redis_url)
+        assert_japanese(capsys.readouterr().out)
+
+    def test_the_right_version_is_praised(self, redis_url, japanese, capsys):
+        """The ✓ line names the version in Japanese."""
+        import redis
+
+        version = redis.Redis.from_url(redis_url).info("server")["redis_version"]
+        assert check_redis_version(version, redis_url)
+        assert_japanese(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        "answer",
+        [
+            None,
+            '{"message": "hello"}',
+            {**TestReplyFrame.FRAME, "room": "demoroom"},
+            {**TestReplyFrame.FRAME, "message": "bye"},
+            ["hello"],
+        ],
+    )
+    def test_a_wrong_frame_is_explained(self, answer, japanese, capsys):
+        """No answer, raw text, another room, another message or type, in Japanese."""
+        assert not check_reply_frame(answer, "雑談", "hello")
+        assert_japanese(capsys.readouterr().out)

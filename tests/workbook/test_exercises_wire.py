@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 
+from tests.helpers import assert_japanese
 from workbook.checks import ExerciseFailed
 from workbook.exercises.wire import check_accept, check_close_status, check_text_frame
 from workbook.wire import WEBSOCKET_GUID, mask_payload
@@ -171,3 +172,113 @@ class TestCloseStatus:
         """Bytes, the wrong byte order, a header byte or another number are explained."""
         assert not check_close_status(answer, self.FRAME)
         assert says in capsys.readouterr().out
+
+
+def cut_frame(text: str, mask: bytes) -> bytes:
+    return b"\x81"
+
+
+def extra_byte(text: str, mask: bytes) -> bytes:
+    return right_frame(text, mask) + b"!"
+
+
+def wrong_length_bits(text: str, mask: bytes) -> bytes:
+    frame = bytearray(right_frame(text, mask))
+    frame[1] = 0x80 | 3
+    return bytes(frame)
+
+
+def wrong_extended_length(text: str, mask: bytes) -> bytes:
+    frame = right_frame(text, mask)
+    if len(text.encode()) < 126:
+        return frame
+    return frame[:2] + (1).to_bytes(2, "big") + frame[4:]
+
+
+class TestInJapanese:
+    """The Japanese edition explains every mistake above in Japanese."""
+
+    @pytest.mark.parametrize(
+        "answer",
+        [
+            None,
+            right_accept("x"),
+            lambda key: right_accept(key).encode(),
+            lambda key: hashlib.sha1((key + WEBSOCKET_GUID).encode()).hexdigest(),
+            lambda key: base64.b64encode(
+                hashlib.sha1((key + WEBSOCKET_GUID).encode()).hexdigest().encode()
+            ).decode(),
+            lambda key: base64.b64encode(
+                hashlib.sha1(base64.b64decode(key) + WEBSOCKET_GUID.encode()).digest()
+            ).decode(),
+            lambda key: base64.b64encode(hashlib.sha1(key.encode()).digest()).decode(),
+            lambda key: base64.b64encode(
+                hashlib.sha1((WEBSOCKET_GUID + key).encode()).digest()
+            ).decode(),
+            lambda key: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+            lambda key: int(key),
+        ],
+        ids=[
+            "none",
+            "value",
+            "bytes",
+            "hex",
+            "hex-base64",
+            "decoded-key",
+            "no-guid",
+            "swapped",
+            "constant",
+            "raises",
+        ],
+    )
+    def test_accept_mistakes(self, answer, japanese, capsys):
+        """Each near miss of the Sec-WebSocket-Accept, in Japanese."""
+        assert not check_accept(answer)
+        assert_japanese(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        "answer",
+        [
+            None,
+            "text_frame",
+            lambda text, mask: right_frame(text, mask).hex(),
+            cut_frame,
+            with_byte(right_frame, 0, 0x01),
+            with_byte(right_frame, 0, 0x82),
+            with_byte(right_frame, 0, 0xC1),
+            lambda text, mask: right_frame(text, mask)[:1] + b"\x05" + b"x",
+            chars_as_length,
+            wrong_length_bits,
+            no_extended_length,
+            little_endian_length,
+            wrong_extended_length,
+            mask_missing,
+            unmasked_payload,
+            extra_byte,
+            masked_with_i,
+        ],
+    )
+    def test_text_frame_mistakes(self, answer, japanese, capsys):
+        """Each wrong bit, length, key or payload, in Japanese."""
+        assert not check_text_frame(answer)
+        assert_japanese(capsys.readouterr().out)
+
+    @pytest.mark.parametrize("answer", [None, b"\x03\xe8", 0xE803, 0x88, 1001])
+    def test_close_status_mistakes(self, answer, japanese, capsys):
+        """Bytes, the wrong byte order, a header byte or another number, in Japanese."""
+        assert not check_close_status(answer, TestCloseStatus.FRAME)
+        assert_japanese(capsys.readouterr().out)
+
+    def test_right_answers_are_praised(self, japanese, capsys):
+        """The ✓ lines are Japanese too, a close status other than 1000's as well."""
+        assert check_accept(right_accept)
+        assert check_text_frame(right_frame)
+        assert check_close_status(1000, TestCloseStatus.FRAME)
+        assert check_close_status(1001, bytes.fromhex("880203e9"))
+        assert_japanese(capsys.readouterr().out)
+
+    def test_a_solution_fails_in_japanese(self, japanese):
+        """must_pass stops the run with the Japanese explanation."""
+        with pytest.raises(ExerciseFailed) as failed:
+            check_text_frame(chars_as_length, must_pass=True)
+        assert_japanese(str(failed.value))

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.helpers import echo_app
+from tests.helpers import assert_japanese, echo_app
 from workbook.checks import ExerciseFailed
 from workbook.exercises.wsgi_asgi import check_hello_app, check_reverse_app, check_shout_app
 
@@ -94,6 +94,20 @@ async def reverse_forever(scope, receive, send):
     await receive()
 
 
+HELLO_MISTAKES = [
+    (hello_without_start_response, "never called start_response"),
+    (hello_returning([b"Hello, Ada"], status=200), "string like '200 OK'"),
+    (hello_returning([b"Hello, Ada"], headers=[]), "no Content-Type"),
+    (hello_returning([b"Hello, Ada"], headers=[("Content-Type", b"x")]), "str tuples"),
+    (hello_returning("Hello, Ada"), "returned a str"),
+    (hello_returning(b"Hello, Ada"), "returned bytes themselves"),
+    (hello_returning(["Hello, Ada"]), "made of bytes"),
+    (hello_returning([b"Hi Ada"]), "expected b'Hello, Ada'"),
+    (shout_app, "async def"),
+    ("hello_app", "is a str"),
+]
+
+
 class TestHelloApp:
     def test_the_right_app_passes(self):
         """An app that greets the name from the query string, as UTF-8 bytes, passes."""
@@ -101,18 +115,7 @@ class TestHelloApp:
 
     @pytest.mark.parametrize(
         ("app", "says"),
-        [
-            (hello_without_start_response, "never called start_response"),
-            (hello_returning([b"Hello, Ada"], status=200), "string like '200 OK'"),
-            (hello_returning([b"Hello, Ada"], headers=[]), "no Content-Type"),
-            (hello_returning([b"Hello, Ada"], headers=[("Content-Type", b"x")]), "str tuples"),
-            (hello_returning("Hello, Ada"), "returned a str"),
-            (hello_returning(b"Hello, Ada"), "returned bytes themselves"),
-            (hello_returning(["Hello, Ada"]), "made of bytes"),
-            (hello_returning([b"Hi Ada"]), "expected b'Hello, Ada'"),
-            (shout_app, "async def"),
-            ("hello_app", "is a str"),
-        ],
+        HELLO_MISTAKES,
     )
     def test_wrong_apps_are_explained(self, app, says, capsys):
         """Each classic WSGI mistake gets its own explanation."""
@@ -145,6 +148,27 @@ class TestHelloApp:
             check_hello_app(hello_without_start_response, must_pass=True)
 
 
+SHOUT_MISTAKES = [
+    (shout_sending(), "sent nothing"),
+    (shout_sending({"type": "http.response.body", "body": shout_body}), "first message"),
+    (shout_sending(START, START), "twice"),
+    (shout_sending(START, {"type": "http.response.bodyy"}), "not 'http.response.bodyy'"),
+    (shout_sending({**START, "status": "200 OK"}), "int like 200"),
+    (shout_sending({**START, "headers": [("content-type", "text/plain")]}), "bytes"),
+    (shout_sending(START), "no 'http.response.body'"),
+    (shout_sending(START, {"type": "http.response.body", "body": "X"}), "not str"),
+    (
+        shout_sending(START, {"type": "http.response.body", "body": shout_body, "more_body": True}),
+        "more_body=True",
+    ),
+    (
+        shout_sending(START, {"type": "http.response.body", "body": b"/chat/lobby"}),
+        "expected b'/CHAT/LOBBY'",
+    ),
+    (hello_app, "must be an async def"),
+]
+
+
 class TestShoutApp:
     async def test_the_right_app_passes(self):
         """An app that answers the path in uppercase, as bytes, passes."""
@@ -163,27 +187,7 @@ class TestShoutApp:
 
     @pytest.mark.parametrize(
         ("app", "says"),
-        [
-            (shout_sending(), "sent nothing"),
-            (shout_sending({"type": "http.response.body", "body": shout_body}), "first message"),
-            (shout_sending(START, START), "twice"),
-            (shout_sending(START, {"type": "http.response.bodyy"}), "not 'http.response.bodyy'"),
-            (shout_sending({**START, "status": "200 OK"}), "int like 200"),
-            (shout_sending({**START, "headers": [("content-type", "text/plain")]}), "bytes"),
-            (shout_sending(START), "no 'http.response.body'"),
-            (shout_sending(START, {"type": "http.response.body", "body": "X"}), "not str"),
-            (
-                shout_sending(
-                    START, {"type": "http.response.body", "body": shout_body, "more_body": True}
-                ),
-                "more_body=True",
-            ),
-            (
-                shout_sending(START, {"type": "http.response.body", "body": b"/chat/lobby"}),
-                "expected b'/CHAT/LOBBY'",
-            ),
-            (hello_app, "must be an async def"),
-        ],
+        SHOUT_MISTAKES,
     )
     async def test_wrong_apps_are_explained(self, app, says, capsys):
         """Each classic ASGI mistake gets its own explanation."""
@@ -206,6 +210,16 @@ class TestShoutApp:
             await check_shout_app(shout_sending(), must_pass=True)
 
 
+REVERSE_MISTAKES = [
+    (reverse_without_accept, "send {'type': 'websocket.accept'} first"),
+    (reverse_once, "got 1 replies"),
+    (reverse_as_bytes, "'text' key"),
+    (echo_app, "to 'hello' your app replied 'hello'; expected 'olleh'"),
+    (reverse_forever, "should return"),
+    (shout_app, "your app sent {'type': 'http.response.start'"),
+]
+
+
 class TestReverseApp:
     async def test_the_right_app_passes(self):
         """An app that accepts, replies reversed text and returns on disconnect passes."""
@@ -213,14 +227,7 @@ class TestReverseApp:
 
     @pytest.mark.parametrize(
         ("app", "says"),
-        [
-            (reverse_without_accept, "send {'type': 'websocket.accept'} first"),
-            (reverse_once, "got 1 replies"),
-            (reverse_as_bytes, "'text' key"),
-            (echo_app, "to 'hello' your app replied 'hello'; expected 'olleh'"),
-            (reverse_forever, "should return"),
-            (shout_app, "your app sent {'type': 'http.response.start'"),
-        ],
+        REVERSE_MISTAKES,
     )
     async def test_wrong_apps_are_explained(self, app, says, capsys):
         """Each WebSocket mistake gets its own explanation."""
@@ -231,3 +238,92 @@ class TestReverseApp:
         """A wrong app raises ExerciseFailed in a solution cell."""
         with pytest.raises(ExerciseFailed, match="expected 'olleh'"):
             await check_reverse_app(echo_app, must_pass=True)
+
+
+def hello_latin1(environ, start_response):
+    """Reads the name as Latin-1: the Japanese name comes out mangled."""
+    name = parse_qs(environ["QUERY_STRING"], encoding="latin-1")["name"][0]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"Hello, {name}".encode()]
+
+
+def hello_raising(environ, start_response):
+    return [environ["NAME"]]
+
+
+async def shout_lingering(scope, receive, send):
+    await shout_app(scope, receive, send)
+    await receive()
+
+
+async def reverse_silent(scope, receive, send):
+    await receive()
+
+
+async def reverse_twice(scope, receive, send):
+    """Answers each message, then sends one reply too many before returning."""
+    await reverse_app(scope, receive, send)
+    await send({"type": "websocket.send", "text": "extra"})
+
+
+async def reverse_closing(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    await receive()
+    await send({"type": "websocket.close"})
+
+
+class TestInJapanese:
+    """The Japanese edition explains every mistake above in Japanese."""
+
+    @pytest.mark.parametrize(
+        "app",
+        [
+            None,
+            *(app for app, _says in HELLO_MISTAKES),
+            hello_returning([b"Hello, Ada"], status="404 Not Found"),
+            hello_latin1,
+            hello_raising,
+        ],
+    )
+    def test_hello_mistakes(self, app, japanese, capsys):
+        """Each WSGI mistake, no answer and an app that raises, in Japanese."""
+        assert not check_hello_app(app)
+        assert_japanese(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        "app",
+        [None, 42, *(app for app, _says in SHOUT_MISTAKES), shout_lingering],
+    )
+    async def test_shout_mistakes(self, app, japanese, capsys):
+        """Each ASGI HTTP mistake, in Japanese."""
+        assert not await check_shout_app(app)
+        assert_japanese(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        "app",
+        [
+            None,
+            *(app for app, _says in REVERSE_MISTAKES),
+            reverse_silent,
+            reverse_twice,
+            reverse_closing,
+        ],
+    )
+    async def test_reverse_mistakes(self, app, japanese, capsys):
+        """Each WebSocket mistake, in Japanese."""
+        assert not await check_reverse_app(app)
+        assert_japanese(capsys.readouterr().out)
+
+    async def test_right_apps_are_praised(self, japanese, capsys):
+        """The ✓ lines are Japanese too."""
+        assert check_hello_app(hello_app)
+        assert await check_shout_app(shout_app)
+        assert await check_reverse_app(reverse_app)
+        assert_japanese(capsys.readouterr().out)
+
+    async def test_a_solution_fails_in_japanese(self, japanese):
+        """must_pass stops the run with the Japanese explanation."""
+        with pytest.raises(ExerciseFailed) as failed:
+            await check_reverse_app(echo_app, must_pass=True)
+        assert_japanese(str(failed.value))

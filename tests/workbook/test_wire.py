@@ -1,9 +1,11 @@
 """The wire helpers read HTTP heads and frames exactly, and agree with RFC 6455's examples."""
 
 import socket
+import unicodedata
 
 import pytest
 
+from tests.helpers import assert_japanese
 from workbook.wire import (
     accept_for,
     client_frame,
@@ -114,6 +116,55 @@ class TestFrames:
     def test_describe_reads_a_close_status(self):
         """A close frame's payload is shown as its status code."""
         assert "close status 1000" in describe_frame(bytes.fromhex("880203e8"))
+
+
+class TestInJapanese:
+    """The Japanese edition explains a cut connection or frame, and a frame's parts, in
+    Japanese; the header fields keep their RFC names."""
+
+    def test_a_closed_connection(self, pair, japanese):
+        """A peer that closes early: how many bytes came, in Japanese."""
+        left, right = pair
+        left.sendall(b"ab")
+        left.close()
+        with pytest.raises(EOFError) as closed:
+            recv_exactly(right, 4)
+        assert_japanese(str(closed.value))
+
+    @pytest.mark.parametrize(
+        "frame", [RFC_UNMASKED_HELLO[:1], RFC_UNMASKED_HELLO[:-1], bytes([0x81, 126, 0])]
+    )
+    def test_a_cut_frame(self, frame, japanese):
+        """Too few bytes for a header or for the length it announces."""
+        with pytest.raises(ValueError) as refused:
+            parse_frame(frame)
+        assert_japanese(str(refused.value))
+
+    def test_a_too_long_payload(self, japanese):
+        """64 KiB and more need the 8-byte length, which client_frame does not write."""
+        with pytest.raises(ValueError) as refused:
+            client_frame(0x1, b"x" * 65536, b"\x00\x00\x00\x00")
+        assert_japanese(str(refused.value))
+
+    def test_a_head_without_end(self, pair, japanese):
+        """Bytes without the blank line that ends an HTTP head."""
+        left, right = pair
+        left.sendall(b"x" * 20)
+        with pytest.raises(ValueError) as refused:
+            read_http_head(right, limit=10)
+        assert_japanese(str(refused.value))
+
+    def test_describe_explains_in_japanese(self, japanese):
+        """Each part of a frame is named in Japanese (the header fields keep their RFC names),
+        and the bytes stay in one column, whatever the width of the words before them."""
+        frame = client_frame(0x1, b"x" * 300, RFC_MASKED_HELLO[2:6])
+        lines = describe_frame(frame, limit=16).splitlines()
+        # extended length, masking key, payload, what is left out, the payload as text
+        for line in lines[2:]:
+            assert_japanese(line)
+        key = lines[3].index("37 fa 21 3d")
+        assert sum(1 + (unicodedata.east_asian_width(c) == "W") for c in lines[3][:key]) == 34
+        assert_japanese(describe_frame(bytes.fromhex("880203e8")).splitlines()[-1])
 
 
 @pytest.mark.live

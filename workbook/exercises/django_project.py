@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from ..checks import Mistake, Verdict, check_answer
+from ..i18n import _
 from ..workspace import ProjectError, in_project, resolve_urls
 from .frames import find_frame_mistake
 
@@ -29,35 +30,57 @@ def _find_asgi_setting_mistake(project_dir: Path) -> None:
         found = in_project(project_dir, _READ_APPLICATIONS, SETTINGS)
     except ProjectError as error:
         raise Mistake(
-            f"settings.py no longer loads ({error}); undo the last edit, "
-            "or run the notebook again from the top"
+            _(
+                "settings.py no longer loads ({error}); undo the last edit, "
+                "or run the notebook again from the top",
+                error=error,
+            )
         ) from error
     asgi = found["asgi"]
     if asgi is None:
         raise Mistake(
-            "settings.py sets no ASGI_APPLICATION yet: replace the WSGI_APPLICATION line "
-            "with an ASGI_APPLICATION line"
+            _(
+                "settings.py sets no ASGI_APPLICATION yet: replace the WSGI_APPLICATION line "
+                "with an ASGI_APPLICATION line"
+            )
         )
     if ":" in asgi:
         raise Mistake(
-            f"ASGI_APPLICATION is {asgi!r}: the colon form is for daphne's command line; "
-            "a Django setting is a dotted path, module.module.name, dots only"
+            _(
+                "ASGI_APPLICATION is {asgi}: the colon form is for daphne's command line; "
+                "a Django setting is a dotted path, module.module.name, dots only",
+                asgi=repr(asgi),
+            )
         )
     if found["error"]:
         raise Mistake(
-            f"ASGI_APPLICATION is {asgi!r}, and Django cannot import it ({found['error']}); "
-            "it should name the variable `application` in asgi_test/asgi.py"
+            _(
+                "ASGI_APPLICATION is {asgi}, and Django cannot import it ({error}); "
+                "it should name the variable `application` in asgi_test/asgi.py",
+                asgi=repr(asgi),
+                error=found["error"],
+            )
         )
     if not found["callable"]:
-        raise Mistake(f"{asgi!r} imports, but it is not an ASGI application (it cannot be called)")
+        raise Mistake(
+            _(
+                "{asgi} imports, but it is not an ASGI application (it cannot be called)",
+                asgi=repr(asgi),
+            )
+        )
     if asgi != ASGI_PATH:
         raise Mistake(
-            f"ASGI_APPLICATION is {asgi!r}; it should name the application in asgi_test/asgi.py"
+            _(
+                "ASGI_APPLICATION is {asgi}; it should name the application in asgi_test/asgi.py",
+                asgi=repr(asgi),
+            )
         )
     if found["wsgi"] is not None:
         raise Mistake(
-            "ASGI_APPLICATION is right, but WSGI_APPLICATION is still set: replace that "
-            "line instead of adding a new one, as the blog does"
+            _(
+                "ASGI_APPLICATION is right, but WSGI_APPLICATION is still set: replace that "
+                "line instead of adding a new one, as the blog does"
+            )
         )
 
 
@@ -67,7 +90,10 @@ def check_asgi_application(project_dir: Path, must_pass: bool = False) -> Verdic
         project_dir,
         _find_asgi_setting_mistake,
         must_pass,
-        well_done=f"Correct: ASGI_APPLICATION = {ASGI_PATH!r}, and WSGI_APPLICATION is gone.",
+        well_done=_(
+            "Correct: ASGI_APPLICATION = {path}, and WSGI_APPLICATION is gone.",
+            path=repr(ASGI_PATH),
+        ),
     )
 
 
@@ -76,22 +102,33 @@ def _find_room_url_mistake(project_dir: Path) -> None:
     try:
         index, room = resolve_urls(project_dir, "/chat/", "/chat/demoroom/", settings=SETTINGS)
     except ProjectError as error:
-        raise Mistake(f"the URLconf no longer loads ({error}); look at chatapp/route.py") from error
+        raise Mistake(
+            _("the URLconf no longer loads ({error}); look at chatapp/route.py", error=error)
+        ) from error
     if room.view is None:
         raise Mistake(
-            "/chat/demoroom/ matches no URL pattern (a 404). include('chatapp.route') has "
-            "already taken 'chat/', so the pattern to add in chatapp/route.py is "
-            "'<str:room_name>/', without a leading slash"
+            _(
+                "/chat/demoroom/ matches no URL pattern (a 404). include('chatapp.route') has "
+                "already taken 'chat/', so the pattern to add in chatapp/route.py is "
+                "'<str:room_name>/', without a leading slash"
+            )
         )
     if room.view != "chatapp.controller.room":
-        raise Mistake(f"/chat/demoroom/ goes to {room.view}; send it to controller.room")
+        raise Mistake(
+            _("/chat/demoroom/ goes to {view}; send it to controller.room", view=room.view)
+        )
     if room.kwargs != {"room_name": "demoroom"}:
         raise Mistake(
-            f"controller.room is called with {room.kwargs}; it takes an argument named "
-            "room_name, so name the part of the path <str:room_name>"
+            _(
+                "controller.room is called with {kwargs}; it takes an argument named "
+                "room_name, so name the part of the path <str:room_name>",
+                kwargs=room.kwargs,
+            )
         )
     if index.view != "chatapp.controller.index":
-        raise Mistake("/chat/ no longer reaches controller.index: keep path('', controller.index)")
+        raise Mistake(
+            _("/chat/ no longer reaches controller.index: keep path('', controller.index)")
+        )
 
 
 def check_room_url(project_dir: Path, must_pass: bool = False) -> Verdict:
@@ -100,7 +137,9 @@ def check_room_url(project_dir: Path, must_pass: bool = False) -> Verdict:
         project_dir,
         _find_room_url_mistake,
         must_pass,
-        well_done="Correct: /chat/demoroom/ calls controller.room(request, room_name='demoroom').",
+        well_done=_(
+            "Correct: /chat/demoroom/ calls controller.room(request, room_name='demoroom')."
+        ),
     )
 
 
@@ -111,6 +150,12 @@ def check_shared_message(answer: object, message: str, must_pass: bool = False) 
         answer,
         lambda frame: find_frame_mistake(frame, message),
         must_pass,
-        hint=f"send {message!r} on one socket and receive on the other, in the same room",
-        well_done=f"Correct: the room's group sent {message!r} to the other socket too.",
+        hint=_(
+            "send {text} on one socket and receive on the other, in the same room",
+            text=repr(message),
+        ),
+        well_done=_(
+            "Correct: the room's group sent {text} to the other socket too.",
+            text=repr(message),
+        ),
     )

@@ -3,6 +3,7 @@
 import redis
 
 from ..checks import Mistake, Verdict, check_answer
+from ..i18n import _
 from .frames import find_frame_mistake
 
 
@@ -11,7 +12,9 @@ def check_redis_version(answer: object, redis_url: str, must_pass: bool = False)
     client = redis.Redis.from_url(redis_url)
     actual = client.info("server")["redis_version"]
     client.close()
-    hint = "ask the server: r.info('server') is a dict of facts about it; one key holds the version"
+    hint = _(
+        "ask the server: r.info('server') is a dict of facts about it; one key holds the version"
+    )
 
     def find_mistake(version: object) -> None:
         if version != actual:
@@ -22,7 +25,7 @@ def check_redis_version(answer: object, redis_url: str, must_pass: bool = False)
         find_mistake,
         must_pass,
         if_none=hint,
-        well_done=f"Correct: this Redis is version {actual}.",
+        well_done=_("Correct: this Redis is version {version}.", version=actual),
     )
 
 
@@ -33,5 +36,9 @@ def check_reply_frame(answer: object, room: str, message: str, must_pass: bool =
         answer,
         lambda frame: find_frame_mistake(frame, message, room),
         must_pass,
-        hint=f'send {{"message": "{message}"}} in room {room} and json.loads() what comes back',
+        hint=_(
+            'send {{"message": "{text}"}} in room {room} and json.loads() what comes back',
+            text=message,
+            room=room,
+        ),
     )

@@ -63,8 +63,8 @@ def translation(language: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
 
 
-def _(message: str, **fields: object) -> str:
-    """message in the current language, its {fields} filled in."""
+def _(message: str, /, **fields: object) -> str:
+    """message in the current language, its {fields} filled in (any name, even "message")."""
     translated = translation(current_language()).gettext(message)
     return translated.format(**fields) if fields else translated
 

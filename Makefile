@@ -69,7 +69,7 @@ lab: setup
 # The same in Japanese: JupyterLab's interface in Japanese, opening notebooks/ja/00
 lab-ja: setup
 	@echo "==> Redis を用意します"
-	@url=$$($(PY) -m workbook redis ensure) || exit 1; \
+	@url=$$(WORKBOOK_LANGUAGE=ja $(PY) -m workbook redis ensure) || exit 1; \
 	echo "==> JupyterLab を日本語で開きます: notebooks/ja/00_welcome.ipynb, REDIS_URL=$$url (Ctrl-C で終了)"; \
 	REDIS_URL=$$url exec $(PY) -m workbook lab-ja $(LAB_ARGS)
 

@@ -21,6 +21,7 @@ python -m workbook compile-messages [PO...]
 import sys
 from pathlib import Path
 
+from .i18n import _
 from .links import browser_url, proxy_environment
 from .paths import REPO_DIR
 from .redis_server import RedisUnavailable, ensure_redis, stop_project_server
@@ -40,7 +41,8 @@ def redis_command(action: str) -> int:
             print(ensure_redis(start=False, log=log))
         elif action == "stop":
             stopped = stop_project_server()
-            log("Redis: stopped the project's own server" if stopped else "Redis: not running")
+            said = _("stopped the project's own server") if stopped else _("not running")
+            log(f"Redis: {said}")
         else:
             log(__doc__)
             return 2
@@ -59,7 +61,7 @@ def chat_command(port: int) -> int:
     except RedisUnavailable as error:
         log(str(error))
         redis_url = None
-        print("==> No Redis: the chat runs with the in-memory layer (one process only)")
+        print("==> " + _("No Redis: the chat runs with the in-memory layer (one process only)"))
     # The chat's own database (chatproject/db.sqlite3), not the notebooks'
     server = project_server("daphne", port=port, redis_url=redis_url, database=None)
     try:
@@ -68,7 +70,8 @@ def chat_command(port: int) -> int:
         # manage.py migrate failed; its own output says why
         log(str(error))
         return 1
-    print(f"==> The chat is at {browser_url(server, '/chat/')} (Ctrl-C stops it)")
+    url = browser_url(server, "/chat/")
+    print("==> " + _("The chat is at {url} (Ctrl-C stops it)", url=url))
     server.exec()
 
 

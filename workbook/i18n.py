@@ -60,7 +60,8 @@ def translation(language: str) -> gettext.NullTranslations:
     """The compiled catalog of language; English (the messages as written) for "en"."""
     if language == DEFAULT_LANGUAGE:
         return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
+    # A checkout updated without make setup has no .mo yet: English then, not a crash
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
 
 
 def _(message: str, /, **fields: object) -> str:

@@ -3,6 +3,8 @@
 import socket
 import time
 
+from .i18n import _
+
 HOST = "127.0.0.1"
 
 
@@ -24,5 +26,11 @@ def wait_for_port(port: int, timeout: float = 20.0, host: str = HOST) -> None:
     deadline = time.monotonic() + timeout
     while not is_listening(port, host):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+            message = _(
+                "nothing listens on {host}:{port} after {seconds} s",
+                host=host,
+                port=port,
+                seconds=f"{timeout:.0f}",
+            )
+            raise TimeoutError(message)
         time.sleep(0.05)

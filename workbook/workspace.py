@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .i18n import _
 from .links import proxy_environment
 from .paths import WORKSPACE_DIR
 from .redis_server import DEFAULT_LOCAL_URL
@@ -50,8 +51,8 @@ def _show_change(path: Path, before: str, after: str) -> None:
     diff = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
-        fromfile=f"{label} (before)",
-        tofile=f"{label} (after)",
+        fromfile=_("{path} (before)", path=label),
+        tofile=_("{path} (after)", path=label),
         n=1,
     )
     print("".join(diff), end="")
@@ -65,15 +66,29 @@ def edit(path: Path, old: str, new: str) -> None:
     """
     before = path.read_text()
     if new and new in before and old not in before.replace(new, ""):
-        print(f"{_label(path)}: already changed, nothing to do")
+        print(_("{path}: already changed, nothing to do", path=_label(path)))
         return
     count = before.count(old)
-    if count != 1:
-        where = "nowhere" if count == 0 else f"{count} times"
+    if count == 0:
         raise EditError(
-            f"{_label(path)} contains {old!r} {where}; edit() needs exactly one. "
-            "Copy the text from the file exactly (quotes, spaces and all); if the file was "
-            "changed by hand, run the notebook again from the top to start afresh."
+            _(
+                "{path} contains {text} nowhere; edit() needs exactly one. Copy the text from "
+                "the file exactly (quotes, spaces and all); if the file was changed by hand, "
+                "run the notebook again from the top to start afresh.",
+                path=_label(path),
+                text=repr(old),
+            )
+        )
+    if count > 1:
+        raise EditError(
+            _(
+                "{path} contains {text} {count} times; edit() needs exactly one. Copy the text "
+                "from the file exactly (quotes, spaces and all); if the file was changed by "
+                "hand, run the notebook again from the top to start afresh.",
+                path=_label(path),
+                text=repr(old),
+                count=count,
+            )
         )
     after = before.replace(old, new)
     path.write_text(after)
@@ -139,7 +154,7 @@ def in_project(
         timeout=60,
     )
     if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["(no error message)"]
+        lines = done.stderr.strip().splitlines() or [_("(no error message)")]
         raise ProjectError(lines[-1])
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from websockets.asyncio.server import serve
 
-from tests.helpers import save_unheard
+from tests.helpers import assert_japanese, save_unheard
 from workbook import free_port
 from workbook.chat_client import GapFreeReader, join, next_frame, room_url, say
 
@@ -74,8 +74,28 @@ async def test_next_frame_gives_up_after_its_timeout(frames_server):
     server, _, to_send = frames_server
     to_send.append({"type": "presence", "users": []})
     async with join(server, "demoroom") as websocket:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(TimeoutError, match="no frame with type='history' came within 0.2 s"):
             await asyncio.wait_for(next_frame(websocket, "history", timeout=0.2), 5)
+
+
+async def test_what_a_timeout_says_in_japanese(frames_server, japanese):
+    """Each read that gives up says in Japanese what it waited for."""
+    server, _, _ = frames_server
+    async with join(server, "demoroom") as websocket:
+        waits = (
+            next_frame(websocket, "presence", timeout=0.1, users=["alice"]),
+            next_frame(websocket, None, timeout=0.1),
+            GapFreeReader(websocket).next_message(timeout=0.1),
+        )
+        said = []
+        for wait in waits:
+            with pytest.raises(TimeoutError) as raised:
+                await asyncio.wait_for(wait, 5)
+            said.append(str(raised.value))
+    for message in said:
+        assert_japanese(message)
+    assert "type='presence', users=['alice']" in said[0]
+    assert "seq 1" in said[2]
 
 
 @pytest.mark.live

@@ -1,8 +1,10 @@
 """make check-env: every check passes on a ready machine and fails, saying what to do, when
-its part is broken; the command prints one screen and fails only on a blocking problem."""
+its part is broken; the command prints one screen and fails only on a blocking problem, in
+English or in Japanese."""
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,8 +15,8 @@ import psutil
 import pytest
 
 import workbook.redis_server as wredis
-from tests.helpers import require
-from workbook import CHATPROJECT_DIR, REPO_DIR, checkenv, free_port, wait_for_port
+from tests.helpers import assert_japanese, require
+from workbook import CHATPROJECT_DIR, REPO_DIR, checkenv, free_port, i18n, wait_for_port
 from workbook.checkenv import FAIL, INFO, OK, WARN
 
 
@@ -300,9 +302,18 @@ class TestScreen:
         assert checkenv.marks_for(None) == checkenv.ASCII_MARKS
 
 
+# What chooses the language of the screen: none of them set means English
+LANGUAGE_VARIABLES = {i18n.LANGUAGE_VARIABLE, *i18n.LOCALE_VARIABLES}
+
+
 def check_env(**env: str) -> subprocess.CompletedProcess:
-    """`python -m workbook check-env` in a fresh process, as make check-env runs it."""
-    environment = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    """`python -m workbook check-env` in a fresh process, as make check-env runs it: in
+    English unless env chooses the language."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.lower().endswith("_proxy") and k not in LANGUAGE_VARIABLES
+    }
     environment["PYTHONPATH"] = str(REPO_DIR)
     return subprocess.run(
         [sys.executable, "-m", "workbook", "check-env"],
@@ -342,3 +353,115 @@ class TestCommand:
         result = check_env(REDIS_URL=redis_url, PYTHONIOENCODING="ascii")
         assert result.returncode == 0, result.stderr
         assert "+ Python" in result.stdout
+
+
+# A line of the screen: its mark (or the fix's arrow), then what it says
+MARKED = re.compile(r"^\s*(?:[✓·!✗→]\s)?")
+
+
+def assert_screen_in_japanese(screen: str) -> None:
+    """Every line of the screen says in Japanese what was found or what to do (commands,
+    paths and tool names in it stay as they are)."""
+    for line in screen.splitlines():
+        if line.strip():
+            assert_japanese(MARKED.sub("", line))
+
+
+class TestInJapanese:
+    """WORKBOOK_LANGUAGE=ja or a Japanese locale: the same screen, in Japanese."""
+
+    def test_a_ready_machine(self, japanese, monkeypatch, redis_url, no_proxy_variables):
+        monkeypatch.setenv("REDIS_URL", redis_url)
+        results = checkenv.run_checks()
+        screen = checkenv.render(results)
+        assert_screen_in_japanese(screen)
+        assert screen.startswith("このマシンは asgi-workbook のワークショップの準備が")
+        if not any(result.status == FAIL for result in results):
+            assert screen.splitlines()[-1].startswith("準備ができています。make lab-ja")
+
+    def test_every_problem_and_what_to_do(
+        self, japanese, monkeypatch, tmp_path, nothing_running, orphaned_server
+    ):
+        """Each check that finds something wrong, and each fix, is in Japanese."""
+        requirements = tmp_path / "requirements.txt"
+        requirements.write_text("no-such-package-anywhere==1.0\n")
+        pinned = tmp_path / "pinned.txt"
+        pinned.write_text("redis==0.0.1\n")
+
+        def check_broken():
+            raise RuntimeError("boom")
+
+        results = [
+            checkenv.check_python((3, 10, 12)),
+            checkenv.check_python((3, 13, 0)),
+            checkenv.check_packages(requirements),
+            checkenv.check_packages(pinned),
+            checkenv.check_loopback("192.0.2.1"),
+            *checkenv.run_checks([check_broken]),
+        ]
+        monkeypatch.setattr(wredis, "server_binary", lambda: None)
+        results.append(checkenv.check_redis())
+        monkeypatch.setattr(wredis, "server_binary", lambda: "/bin/false")
+        results.append(checkenv.check_redis())
+        monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+        results.append(checkenv.check_redis())
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            results.append(checkenv.check_chat_port(busy.getsockname()[1]))
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        results.append(checkenv.check_proxy())
+        monkeypatch.setenv("CHROMIUM", str(tmp_path / "chromium"))
+        results.append(checkenv.check_chromium())
+        results.append(checkenv.check_leftovers())
+        assert [result.status for result in results].count(OK) == 0
+        screen = checkenv.render(results)
+        assert_screen_in_japanese(screen)
+        assert screen.splitlines()[-1].startswith("まだ準備ができていません。✗ の行を直して")
+
+    def test_what_passes_says_so_in_japanese(self, japanese, monkeypatch, no_proxy_variables):
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        monkeypatch.setenv("CHROMIUM", sys.executable)
+        results = [
+            checkenv.check_python((3, 11, 7)),
+            checkenv.check_loopback(),
+            checkenv.check_chat_port(free_port()),
+            checkenv.check_proxy(),
+            checkenv.check_chromium(),
+        ]
+        assert {result.status for result in results} == {OK}
+        assert_screen_in_japanese(checkenv.render(results))
+
+    def test_the_ways_to_get_redis_stay_in_columns(self, japanese, nothing_running, monkeypatch):
+        """The fix of several lines starts each under its first; the commands' notes, in
+        Japanese, start in one column (a wide character takes two)."""
+        monkeypatch.setattr(wredis, "server_binary", lambda: None)
+        screen = checkenv.render([checkenv.check_redis()])
+        ways = [line for line in screen.splitlines() if " - " in line]
+        assert len(ways) == 4
+        starts = {checkenv.display_width(line.partition(" - ")[0]) for line in ways}
+        assert len(starts) == 1
+        notes = {checkenv.display_width(line.partition("（")[0]) for line in ways}
+        assert len(notes) == 1
+
+    def test_display_width(self):
+        assert checkenv.display_width("Redis") == 5
+        assert checkenv.display_width("起動 ok") == 7
+        assert checkenv.indented("→ ", "一\n二") == ["→ 一", "  二"]
+
+    def test_the_command_in_japanese(self, redis_url):
+        """WORKBOOK_LANGUAGE=ja make check-env: the whole screen in Japanese."""
+        result = check_env(REDIS_URL=redis_url, PYTHONIOENCODING="utf-8", WORKBOOK_LANGUAGE="ja")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert_screen_in_japanese(result.stdout)
+        lines = result.stdout.splitlines()
+        assert len([line for line in lines if line[:2] in ("✓ ", "· ", "! ", "✗ ")]) == len(
+            checkenv.CHECKS
+        )
+
+    def test_a_japanese_locale(self, redis_url):
+        """LANG=ja_JP.UTF-8 make check-env: Japanese as well."""
+        result = check_env(REDIS_URL=redis_url, PYTHONIOENCODING="utf-8", LANG="ja_JP.UTF-8")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert_screen_in_japanese(result.stdout)

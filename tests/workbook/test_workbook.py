@@ -1,10 +1,12 @@
-"""The workbook helpers: ports, Redis, background servers and their descriptions, make chat."""
+"""The workbook helpers: ports, Redis, background servers and their descriptions, make chat;
+their errors in English, and in Japanese for the Japanese edition."""
 
 import contextlib
 import inspect
 import os
 import shlex
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import pytest
 
 import workbook.__main__ as workbook_command
 import workbook.redis_server as wredis
-from tests.helpers import require
+from tests.helpers import assert_japanese, require
 from workbook import (
     CHATPROJECT_DIR,
     BackgroundServer,
@@ -32,7 +34,7 @@ from workbook import (
 )
 from workbook.paths import NOTEBOOK_CHAT_DATABASE
 from workbook.ports import is_listening
-from workbook.servers import CHAT_APPLICATION, daphne_command, stop_all
+from workbook.servers import CHAT_APPLICATION, daphne_command, migrate_once, stop_all
 
 
 class TestPorts:
@@ -44,6 +46,11 @@ class TestPorts:
         """Waiting on a port nobody opens ends with TimeoutError, not a hang."""
         with pytest.raises(TimeoutError, match="nothing listens"):
             wait_for_port(free_port(), timeout=0.3)
+
+    def test_the_timeout_in_japanese(self, japanese):
+        with pytest.raises(TimeoutError) as raised:
+            wait_for_port(free_port(), timeout=0.3)
+        assert_japanese(str(raised.value))
 
 
 @pytest.fixture
@@ -107,6 +114,38 @@ class TestRedis:
         with pytest.raises(RedisUnavailable, match="docker compose up -d redis"):
             wredis.ensure_redis(start=False, log=lambda _: None)
 
+    def test_redis_unavailable_in_japanese(self, japanese, no_local_redis):
+        """No Redis to be found: what happened and each way to get one, in Japanese; the
+        commands as they are typed."""
+        with pytest.raises(RedisUnavailable) as raised:
+            wredis.ensure_redis(start=False, log=lambda _: None)
+        assert_japanese(str(raised.value))
+        assert "docker compose up -d redis" in str(raised.value)
+
+    def test_an_unreachable_redis_url_in_japanese(self, japanese, monkeypatch):
+        url = f"redis://127.0.0.1:{free_port()}/0"
+        monkeypatch.setenv("REDIS_URL", url)
+        with pytest.raises(RedisUnavailable) as raised:
+            wredis.ensure_redis(log=lambda _: None)
+        assert_japanese(str(raised.value))
+        assert url in str(raised.value)
+
+    def test_which_redis_in_japanese(self, japanese, monkeypatch, redis_url):
+        """The line a notebook prints about the Redis it uses."""
+        said = []
+        monkeypatch.setenv("REDIS_URL", redis_url)
+        wredis.ensure_redis(log=said.append)
+        (line,) = said
+        assert line.startswith("Redis: ")
+        assert_japanese(line.removeprefix("Redis: "))
+
+    def test_a_redis_that_does_not_start_in_japanese(self, japanese, tmp_path, monkeypatch):
+        monkeypatch.setattr(wredis, "server_binary", lambda: "/bin/false")
+        with pytest.raises(RedisUnavailable) as raised:
+            RedisServer(tmp_path).start(timeout=5)
+        assert_japanese(str(raised.value))
+        assert str(tmp_path / "redis.log") in str(raised.value)
+
     def test_command_line_prints_only_the_url(self, redis_url):
         """`python -m workbook redis ensure` prints the URL alone on stdout, for $(...)."""
         result = subprocess.run(
@@ -123,6 +162,13 @@ class TestRedis:
 def http_server(port: int) -> BackgroundServer:
     command = [sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", str(port)]
     return BackgroundServer(command, port, name="http")
+
+
+# A server that listens on the port given, says so, and exits a second later
+SHORT_LIVED = (
+    "import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])));"
+    " s.listen(); print('up'); time.sleep(1)"
+)
 
 
 class TestBackgroundServer:
@@ -160,6 +206,61 @@ class TestBackgroundServer:
         command = [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"]
         with pytest.raises(RuntimeError, match="boom"):
             BackgroundServer(command, free_port(), name="broken").start(timeout=3)
+
+    def test_a_failing_command_in_japanese(self, japanese):
+        """The explanation in Japanese; the server's own log after it as it was written."""
+        command = [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"]
+        with pytest.raises(RuntimeError) as raised:
+            BackgroundServer(command, free_port(), name="broken").start(timeout=3)
+        explanation, *log = str(raised.value).splitlines()
+        assert_japanese(explanation)
+        assert "broken" in explanation
+        assert log == ["boom"]
+
+    def test_a_busy_port_is_refused(self):
+        """Another program on the port would answer in the server's place: the server does
+        not start, and the error says why and what to do."""
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            server = http_server(port)
+            with pytest.raises(RuntimeError, match=f"port {port} is busy"):
+                server.start()
+        assert server.process is None
+
+    def test_a_busy_port_in_japanese(self, japanese):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            with pytest.raises(RuntimeError) as raised:
+                http_server(busy.getsockname()[1]).start()
+        assert_japanese(str(raised.value))
+
+    def test_a_log_line_that_never_comes_in_japanese(self, japanese):
+        with http_server(free_port()) as server, pytest.raises(TimeoutError) as raised:
+            server.new_log_lines(until="never", timeout=0.3)
+        assert_japanese(str(raised.value))
+        assert "'never'" in str(raised.value)
+
+    def test_a_server_that_stopped_in_japanese(self, japanese):
+        """Waiting on the log of a server that has died says so, with its log."""
+        port = free_port()
+        command = [sys.executable, "-u", "-c", SHORT_LIVED, str(port)]
+        server = BackgroundServer(command, port, name="short")
+        with server, pytest.raises(RuntimeError) as raised:
+            server.wait_for_log("never", timeout=10)
+        explanation, *log = str(raised.value).splitlines()
+        assert_japanese(explanation)
+        assert log == ["up"]
+
+    def test_a_failing_migrate_in_japanese(self, japanese, tmp_path):
+        """A folder without manage.py: the explanation in Japanese, Python's error after it."""
+        with pytest.raises(RuntimeError) as raised:
+            migrate_once(tmp_path, dict(os.environ))
+        explanation, *errors = str(raised.value).splitlines()
+        assert_japanese(explanation)
+        assert "manage.py" in "".join(errors)
 
     def test_stop_all_stops_forgotten_servers(self):
         """The atexit guard stops every server that was never stopped."""
@@ -310,6 +411,29 @@ class TestChatCommand:
         assert "no Redis here" in said.err
         assert "==> No Redis: the chat runs with the in-memory layer" in said.out
 
+    def test_what_it_says_in_japanese(self, japanese, monkeypatch, capsys, became):
+        """No Redis, then the chat's link: each line in Japanese."""
+
+        def no_redis(**_):
+            raise RedisUnavailable("no Redis here")
+
+        monkeypatch.setattr(workbook_command, "ensure_redis", no_redis)
+        with pytest.raises(Became):
+            workbook_command.main(["chat", "8001"])
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == 2
+        for line in lines:
+            assert line.startswith("==> ")
+            assert_japanese(line.removeprefix("==> "))
+        assert "http://127.0.0.1:8001/chat/" in lines[1]
+
+    def test_redis_stop_in_japanese(self, japanese, no_local_redis, capsys):
+        """`python -m workbook redis stop` (make stop) with nothing to stop."""
+        assert workbook_command.main(["redis", "stop"]) == 0
+        said = capsys.readouterr().err.strip()
+        assert said.startswith("Redis: ")
+        assert_japanese(said.removeprefix("Redis: "))
+
     @pytest.mark.live
     def test_serves_in_the_foreground_and_stops_on_ctrl_c(self, redis_url, tmp_path):
         """The command's own process becomes daphne; it serves the chat; SIGINT stops it."""
@@ -388,3 +512,10 @@ class TestSetupDjango:
             "from workbook import setup_django; setup_django(); setup_django('other.settings')"
         )
         assert "restart the kernel" in result.stderr
+
+    def test_other_settings_after_setup_say_restart_in_japanese(self):
+        result = self.run(
+            "from workbook import setup_django; setup_django(); setup_django('other.settings')",
+            WORKBOOK_LANGUAGE="ja",
+        )
+        assert "カーネルを再起動してください" in result.stderr.splitlines()[-1]

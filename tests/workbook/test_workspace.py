@@ -1,4 +1,5 @@
-"""The workspace helpers edit files exactly and ask a fresh Django about a project."""
+"""The workspace helpers edit files exactly and ask a fresh Django about a project; what
+edit() says, in English or in Japanese."""
 
 import shlex
 import subprocess
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import assert_japanese
 from workbook.workspace import (
     EditError,
     ProjectError,
@@ -80,6 +82,24 @@ class TestEdit:
         edit(path, "APPS = [\n", "APPS = [\n    'daphne',\n")
         assert path.read_text() == "APPS = [\n    'daphne',\n    'x',\n]\n"
         assert "already changed" in capsys.readouterr().out
+
+    def test_what_edit_says_in_japanese(self, tmp_path, capsys, japanese):
+        """The diff's labels, an edit made already, text found nowhere or twice: Japanese,
+        with the file's own lines as they are."""
+        path = tmp_path / "settings.py"
+        path.write_text("A = 1\nB = 2\n")
+        edit(path, "B = 2", "B = 3")
+        edit(path, "B = 2", "B = 3")
+        before, after, *changes, done = capsys.readouterr().out.splitlines()
+        assert before == f"--- {path}（変更前）"
+        assert after == f"+++ {path}（変更後）"
+        assert "-B = 2" in changes
+        assert_japanese(done.removeprefix(f"{path}: "))
+        for text in ("C = 3", "="):
+            with pytest.raises(EditError) as raised:
+                edit(path, text, "D = 4")
+            assert_japanese(str(raised.value))
+            assert repr(text) in str(raised.value)
 
 
 def test_tree_lists_files_without_caches(tmp_path, capsys):

@@ -90,6 +90,14 @@ class TestAcceptLanguage:
         error = re.search(r'<p id="room-name-error"[^>]*>(.*?)</p>', html, re.S)
         assert unescape(error.group(1)).strip() == "ルーム名に「/」は使えません。"
 
+    def test_a_missing_page_is_in_japanese(self, client):
+        """A room name no room can have is a 404: the chat's own page, in Japanese."""
+        response = client.get("/chat/demo%20/", headers={"Accept-Language": "ja"})
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert html_lang(html) == "ja"
+        assert "<h1>ページが見つかりません</h1>" in html
+
     def test_the_lockout_page_is_in_japanese(self, client):
         """Too many wrong passwords: the 429 page is in the page's language too."""
         data = {"username": "alice", "password": "wrong"}

@@ -67,9 +67,7 @@ const ERROR_TEXTS = {
     signed_out: gettext_noop(
         "this account signed out or changed its password; reload the page to chat again",
     ),
-    client_cap: gettext_noop(
-        "too many connections from your address; close one and reconnect",
-    ),
+    client_cap: gettext_noop("too many connections from your address; close one and reconnect"),
 };
 
 function errorText(frame) {
@@ -161,8 +159,8 @@ function connect() {
         } else if (data.type === "error" && data.retry) {
             // The server's trouble, not ours: it closes the socket next, and we reconnect
             retryAfter = (data.retry_after ?? 0) * 1000;
-            const reason = errorText(data);
-            appendEntry("notice", format(gettext("The chat is unavailable: %(reason)s"), { reason }));
+            const text = gettext("The chat is unavailable: %(reason)s");
+            appendEntry("notice", format(text, { reason: errorText(data) }));
         } else if (data.type === "error" && ["signed_out", "client_cap"].includes(data.code)) {
             // About this connection, not a message: say so (the close that follows decides
             // whether the page reconnects)
@@ -193,15 +191,12 @@ function connect() {
             return;
         }
         if (e.code !== 1000 && e.code !== 1006 && e.reason) {
-            const reason = e.reason;
-            appendEntry(
-                "notice",
-                format(gettext("The server closed the connection: %(reason)s"), { reason }),
-            );
+            const text = gettext("The server closed the connection: %(reason)s");
+            appendEntry("notice", format(text, { reason: e.reason }));
         }
         const delay = backoffDelay(attempt++, retryAfter);
-        const seconds = (delay / 1000).toFixed(1);
-        setStatus("closed", format(gettext("Disconnected; reconnecting in %(seconds)s s…"), { seconds }));
+        const text = gettext("Disconnected; reconnecting in %(seconds)s s…");
+        setStatus("closed", format(text, { seconds: (delay / 1000).toFixed(1) }));
         setTimeout(connect, delay);
     };
 }
@@ -313,7 +308,8 @@ function sendMessage() {
     if (!message.trim()) return;
     if (!chatSocket || chatSocket.readyState !== WebSocket.OPEN) {
         // Keep the text in the box so nothing typed is lost while offline
-        appendEntry("notice", gettext("Not connected right now; your message is still in the box."));
+        const text = gettext("Not connected right now; your message is still in the box.");
+        appendEntry("notice", text);
         return;
     }
     chatSocket.send(JSON.stringify({ message }));

@@ -167,7 +167,7 @@ class TestDjangosOwnMessages:
         """A guest's name is refused in the page's language."""
         data = {"username": "guest-1", "password1": "x", "password2": "x"}
         html = client.post("/accounts/signup/", data, headers={"Accept-Language": "ja"})
-        assert "チャットがゲストの表示に使います" in html.content.decode()
+        assert "チャットがゲストの名前に使います" in html.content.decode()
 
 
 def error_texts() -> dict[str, str]:

@@ -240,8 +240,9 @@ function renderTyping() {
         return;
     }
     const typing = ngettext("%(names)s is typing…", "%(names)s are typing…", names.length);
-    // The separator of a list of names: ", " in English, "、" in Japanese
-    typingLine.textContent = format(typing, { names: names.join(pgettext("list of names", ", ")) });
+    // The names as the page's language lists them: "alice and bob", "alice、bob"
+    const list = new Intl.ListFormat(document.documentElement.lang).format(names);
+    typingLine.textContent = format(typing, { names: list });
 }
 
 function requestHistory(range, socket) {

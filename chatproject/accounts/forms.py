@@ -1,6 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from chat.authors import GUEST_PREFIX, PLAIN_GUEST_NAME, is_guest_name
 
@@ -37,11 +39,16 @@ def lookalike_user(username: str) -> str | None:
 class SignUpForm(UserCreationForm):
     error_messages = {
         **UserCreationForm.error_messages,
-        "guest_name": (
-            f"“{PLAIN_GUEST_NAME}” and names that start with “{GUEST_PREFIX}” (or look like it) "
-            "are how the chat shows its guests. Please choose another username."
+        # Lazy: shown in the language of the page that shows them
+        "guest_name": format_lazy(
+            _(
+                "“{guest}” and names that start with “{prefix}” (or look like it) are how "
+                "the chat shows its guests. Please choose another username."
+            ),
+            guest=PLAIN_GUEST_NAME,
+            prefix=GUEST_PREFIX,
         ),
-        "lookalike": (
+        "lookalike": _(
             "This username looks like one that is taken (letters from another alphabet, or "
             "another case, read the same). Please choose another username."
         ),

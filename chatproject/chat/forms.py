@@ -27,5 +27,4 @@ class RoomForm(forms.Form):
         try:
             return clean_room_name(self.cleaned_data["room"])
         except InvalidRoomName as problem:
-            message = str(problem)
-            raise ValidationError(message[0].upper() + message[1:] + ".") from None
+            raise ValidationError(str(problem)) from None

@@ -50,6 +50,22 @@ REQUEST_TOO_BIG = (
     "request_too_big"  # a body over CHAT_MAX_REQUEST_BODY (chatproject/bounded_daphne.py)
 )
 
+# The codes an error frame can carry. The room page shows each in its own language
+# (room.js's ERROR_TEXTS, the JavaScript catalog): a new code needs its text there too.
+ERROR_CODES = frozenset(
+    {
+        BAD_FRAME,
+        TOO_BIG,
+        RATE_LIMITED,
+        HISTORY_LIMITED,
+        UNAVAILABLE,
+        FELL_BEHIND,
+        NOT_SAVED,
+        SIGNED_OUT,
+        CLIENT_CAP,
+    }
+)
+
 
 # Most messages one history frame carries; a client asks again for the rest ("more": true)
 HISTORY_PAGE_SIZE = 200
@@ -216,6 +232,8 @@ def error_frame(
 
     retry_after: the fewest seconds the client should wait before it tries again.
     """
+    if code not in ERROR_CODES:
+        raise ValueError(f"{code!r} is not one of frames.ERROR_CODES")
     frame = {"type": "error", "code": code, "error": reason}
     if retry:
         frame["retry"] = True

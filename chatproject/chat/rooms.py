@@ -13,6 +13,8 @@ import hashlib
 import re
 import unicodedata
 
+from django.utils.translation import gettext as _
+
 MAX_ROOM_NAME_LENGTH = 100
 
 # A name made of these characters alone is also a valid group name, kept readable
@@ -22,7 +24,8 @@ _NOT_GROUP_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class InvalidRoomName(ValueError):
-    """The text cannot name a room; the message says why, in words a user understands."""
+    """The text cannot name a room; the message says why, in words a user understands (in
+    the language of the page that asked)."""
 
 
 def clean_room_name(raw: str) -> str:
@@ -30,27 +33,30 @@ def clean_room_name(raw: str) -> str:
     # "café" typed as one code point or as "e" + accent is the same room
     name = unicodedata.normalize("NFC", raw)
     if not name.strip():
-        raise InvalidRoomName("a room name cannot be empty")
+        raise InvalidRoomName(_("A room name cannot be empty."))
     if len(name) > MAX_ROOM_NAME_LENGTH:
         raise InvalidRoomName(
-            f"a room name has at most {MAX_ROOM_NAME_LENGTH} characters, not {len(name)}"
+            _("A room name has at most %(limit)d characters, not %(length)d.")
+            % {"limit": MAX_ROOM_NAME_LENGTH, "length": len(name)}
         )
     if "/" in name:
-        raise InvalidRoomName("a room name cannot contain '/'")
+        raise InvalidRoomName(_("A room name cannot contain '/'."))
     # "." and ".." would be read as path steps by every browser
     if not name.strip("."):
-        raise InvalidRoomName("a room name needs more than dots")
+        raise InvalidRoomName(_("A room name needs more than dots."))
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
-        raise InvalidRoomName("a room name cannot contain control characters")
+        raise InvalidRoomName(_("A room name cannot contain control characters."))
     if any(unicodedata.category(char) == "Cf" for char in name):
         raise InvalidRoomName(
-            "a room name cannot contain invisible formatting characters "
-            "(zero-width spaces, direction marks and the like)"
+            _(
+                "A room name cannot contain invisible formatting characters "
+                "(zero-width spaces, direction marks and the like)."
+            )
         )
     # "demo" and "demo " would be two rooms that look the same (str.strip() knows
     # every Unicode space, the ideographic one an IME types included)
     if name != name.strip():
-        raise InvalidRoomName("a room name cannot start or end with a space")
+        raise InvalidRoomName(_("A room name cannot start or end with a space."))
     return name
 
 

@@ -88,6 +88,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the one chosen with the header's switcher (a cookie), else the
+    # browser's Accept-Language, else LANGUAGE_CODE. After the session, before
+    # CommonMiddleware, as Django's documentation places it
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -108,6 +112,8 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                # LANGUAGE_CODE (the page's <html lang>) and LANGUAGES (the switcher)
+                "django.template.context_processors.i18n",
                 "django.contrib.messages.context_processors.messages",
             ],
         },
@@ -369,9 +375,15 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "chat:index"
 
+# The chat's pages in English (the default) or Japanese: the browser's Accept-Language
+# chooses, and the switcher in every page's header overrides it. Django's own messages
+# (password rules, form errors) come in the same language from Django's catalogs; the chat's
+# own are in chatproject/locale/ (docs/chat.md#languages says how to add one)
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+LANGUAGES = [("en", "English"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -393,7 +405,7 @@ if CHAT_PROXY_PREFIX:
     # at first use, which under daphne is before the first request
     STATIC_URL = f"{CHAT_PROXY_PREFIX}/static/"
     # Each chat's cookies stay with it: Jupyter and other proxied servers share the host
-    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = f"{CHAT_PROXY_PREFIX}/"
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = LANGUAGE_COOKIE_PATH = f"{CHAT_PROXY_PREFIX}/"
     # The hub's front proxy says when the browser used https; without it, the CSRF check
     # would compare the form's https Origin with http (Jupyter's proxy speaks plain HTTP)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

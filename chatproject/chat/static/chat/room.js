@@ -3,6 +3,9 @@
 // page ask for exactly the missing ones on the open socket; every reconnect asks for the
 // messages after the last seq it has all of, and seqs already shown are skipped: nothing
 // goes missing and nothing shows twice.
+//
+// Every text the page shows goes through gettext() (the JavaScript catalog the page loads
+// first, /jsi18n/, in the page's language); user data never does.
 "use strict";
 
 const roomName = JSON.parse(document.getElementById("room-name").textContent);
@@ -45,6 +48,39 @@ function backoffDelay(attempt, retryAfter) {
 // backoff starts again only after a connection stayed open this long
 const HEALTHY_MS = 10000;
 
+// The text of each error code, in the page's language (codes: chat/frames.py ERROR_CODES).
+// Marked here, looked up when shown. Where the catalog has no text for a code, which is so
+// on an English page, the page shows the server's own words: English, and they also name
+// the limit or the failure.
+const ERROR_TEXTS = {
+    bad_frame: gettext_noop("the chat could not read what this page sent"),
+    too_big: gettext_noop("the message was too big to read, so the connection was closed"),
+    rate_limited: gettext_noop("too many messages in a short time; send this one again later"),
+    history_limited: gettext_noop("too many history requests; wait a moment"),
+    unavailable: gettext_noop(
+        "the chat lost its connection to Redis, so this room cannot be reached right now; reconnecting (nothing you sent before this is lost)",
+    ),
+    fell_behind: gettext_noop(
+        "this connection fell behind the room; reconnect to catch up from history",
+    ),
+    not_saved: gettext_noop("your message was not saved, so no one got it; send it again"),
+    signed_out: gettext_noop(
+        "this account signed out or changed its password; reload the page to chat again",
+    ),
+    client_cap: gettext_noop("too many connections from your address; close one and reconnect"),
+};
+
+function errorText(frame) {
+    const text = ERROR_TEXTS[frame.code];
+    if (text === undefined || gettext(text) === text) return frame.error;
+    return gettext(text);
+}
+
+// interpolate() with named fields: "%(room)s" in a text takes fields.room
+function format(text, fields) {
+    return interpolate(text, fields, true);
+}
+
 function setStatus(state, text) {
     statusLine.dataset.state = state;
     statusLine.textContent = text;
@@ -58,7 +94,8 @@ function appendEntry(kind, text, time, author, seq) {
     if (time) {
         const stamp = document.createElement("time");
         stamp.dateTime = time;
-        stamp.textContent = new Date(time).toLocaleTimeString();
+        // The time as the page's language writes it, not the browser's
+        stamp.textContent = new Date(time).toLocaleTimeString(document.documentElement.lang);
         entry.append(stamp);
     }
     if (author) {
@@ -98,7 +135,7 @@ const CLOSE_SIGNED_OUT = 4401;
 let lastSent = "";
 
 function connect() {
-    setStatus("connecting", attempt ? "Reconnecting…" : "Connecting…");
+    setStatus("connecting", attempt ? gettext("Reconnecting…") : gettext("Connecting…"));
     chatSocket = new WebSocket(socketUrl());
 
     chatSocket.onopen = () => {
@@ -106,7 +143,7 @@ function connect() {
             attempt = 0;
             retryAfter = 0;
         }, HEALTHY_MS);
-        setStatus("open", `Connected to ${roomName}`);
+        setStatus("open", format(gettext("Connected to %(room)s"), { room: roomName }));
     };
 
     chatSocket.onmessage = (e) => {
@@ -118,17 +155,18 @@ function connect() {
             setTimeout(() => requestHistory({ after_seq: completeSeq }, chatSocket), wait);
         } else if (data.type === "error" && data.code === "not_saved") {
             // The server could not save it, so no one got it; the socket stays open
-            notSent(data.error);
+            notSent(errorText(data));
         } else if (data.type === "error" && data.retry) {
             // The server's trouble, not ours: it closes the socket next, and we reconnect
             retryAfter = (data.retry_after ?? 0) * 1000;
-            appendEntry("notice", `The chat is unavailable: ${data.error}`);
+            const text = gettext("The chat is unavailable: %(reason)s");
+            appendEntry("notice", format(text, { reason: errorText(data) }));
         } else if (data.type === "error" && ["signed_out", "client_cap"].includes(data.code)) {
             // About this connection, not a message: say so (the close that follows decides
             // whether the page reconnects)
-            appendEntry("notice", data.error);
+            appendEntry("notice", errorText(data));
         } else if (data.type === "error") {
-            notSent(data.error);
+            notSent(errorText(data));
         } else if (data.type === "history") {
             showHistory(data.messages);
             // A long absence comes back in pages: ask for the next one, paced below the
@@ -149,14 +187,16 @@ function connect() {
         if (e.code === CLOSE_SIGNED_OUT) {
             // Reconnecting would speak as whoever this browser is now: the page must say
             // who that is, so it asks for a reload instead (the error frame said why)
-            setStatus("closed", "Signed out: reload the page to chat again");
+            setStatus("closed", gettext("Signed out: reload the page to chat again"));
             return;
         }
         if (e.code !== 1000 && e.code !== 1006 && e.reason) {
-            appendEntry("notice", `The server closed the connection: ${e.reason}`);
+            const text = gettext("The server closed the connection: %(reason)s");
+            appendEntry("notice", format(text, { reason: e.reason }));
         }
         const delay = backoffDelay(attempt++, retryAfter);
-        setStatus("closed", `Disconnected; reconnecting in ${(delay / 1000).toFixed(1)} s…`);
+        const text = gettext("Disconnected; reconnecting in %(seconds)s s…");
+        setStatus("closed", format(text, { seconds: (delay / 1000).toFixed(1) }));
         setTimeout(connect, delay);
     };
 }
@@ -164,7 +204,7 @@ function connect() {
 // The server refused or could not save the last text sent: say so, and give it back,
 // unless something new is being typed already
 function notSent(reason) {
-    appendEntry("notice", `Not sent: ${reason}`);
+    appendEntry("notice", format(gettext("Not sent: %(reason)s"), { reason }));
     if (!messageInput.value) messageInput.value = lastSent;
 }
 
@@ -195,9 +235,14 @@ function stopTyping(author) {
 
 function renderTyping() {
     const names = Array.from(typists.keys());
-    typingLine.textContent = names.length
-        ? `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`
-        : "";
+    if (!names.length) {
+        typingLine.textContent = "";
+        return;
+    }
+    const typing = ngettext("%(names)s is typing…", "%(names)s are typing…", names.length);
+    // The names as the page's language lists them: "alice and bob", "alice、bob"
+    const list = new Intl.ListFormat(document.documentElement.lang).format(names);
+    typingLine.textContent = format(typing, { names: list });
 }
 
 function requestHistory(range, socket) {
@@ -264,7 +309,8 @@ function sendMessage() {
     if (!message.trim()) return;
     if (!chatSocket || chatSocket.readyState !== WebSocket.OPEN) {
         // Keep the text in the box so nothing typed is lost while offline
-        appendEntry("notice", "Not connected right now; your message is still in the box.");
+        const text = gettext("Not connected right now; your message is still in the box.");
+        appendEntry("notice", text);
         return;
     }
     chatSocket.send(JSON.stringify({ message }));

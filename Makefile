@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 SITE_STAMP := $(VENV)/.site-installed
 
-.PHONY: help setup messages check-env lab lab-ja test lint format chat bench redis stop browser postgres site clean
+.PHONY: help setup messages check-env lab lab-ja test lint format chat bench redis stop browser postgres gettext site clean
 
 help:
 	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
@@ -46,7 +46,7 @@ setup: $(STAMP) $(CATALOGS:.po=.mo)
 # After marking or changing a message in the code: bring the catalogs up to date with it
 # (Babel for the workbook; Django's makemessages, which needs GNU gettext, for the chat),
 # then translate what is new or fuzzy in the .po files
-messages: setup
+messages: setup gettext
 	@mkdir -p build
 	@$(VENV)/bin/pybabel extract --no-location --omit-header -o build/workbook.pot workbook
 	@$(VENV)/bin/pybabel update --ignore-obsolete --no-fuzzy-matching -l ja \
@@ -76,6 +76,10 @@ lab-ja: setup
 browser:
 	@bash scripts/ensure-chromium
 
+# GNU gettext, for make messages and the test that the chat's catalogs match its code
+gettext:
+	@bash scripts/ensure-gettext
+
 # PostgreSQL's programs, for the tests that run the chat on a throwaway server of their own
 postgres:
 	@bash scripts/ensure-postgres
@@ -87,7 +91,7 @@ lint: setup
 
 # The site shows the outputs of the notebooks' run in pytest (build/executed/), so it comes
 # after it and runs no notebook again; a run narrowed with PYTEST_ARGS leaves it out
-test: setup browser postgres lint
+test: setup browser postgres gettext lint
 	@echo "==> pytest (the tests start their own Redis, PostgreSQL and daphne processes on free ports)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory site; \

@@ -70,10 +70,30 @@ def test_python_is_3_11():
     assert (BINDER_DIR / "runtime.txt").read_text().strip() == "python-3.11"
 
 
+def apt_packages() -> list[str]:
+    """The packages apt.txt asks for, read as repo2docker reads it: a package a line, with
+    comments after #."""
+    lines = (
+        line.partition("#")[0].strip() for line in (BINDER_DIR / "apt.txt").read_text().splitlines()
+    )
+    return [line for line in lines if line]
+
+
+def test_apt_lists_only_package_names():
+    """Every line is one package name (repo2docker refuses anything else)."""
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", package) for package in apt_packages())
+
+
 def test_apt_installs_redis_server():
     """apt.txt lists Ubuntu's redis-server package."""
-    packages = (BINDER_DIR / "apt.txt").read_text().split()
-    assert "redis-server" in packages
+    assert "redis-server" in apt_packages()
+
+
+def test_apt_installs_the_japanese_font_the_docker_image_has():
+    """fonts-noto-cjk, as in the Dockerfile: the Japanese edition's plots can label themselves
+    in Japanese on Binder too."""
+    assert "fonts-noto-cjk" in apt_packages()
+    assert "fonts-noto-cjk" in (REPO_DIR / "Dockerfile").read_text()
 
 
 def test_post_build_installs_the_repository():

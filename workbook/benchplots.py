@@ -42,8 +42,6 @@ JAPANESE_FONTS = (
 )
 # Kanji, hiragana and katakana: a font with these has the labels' glyphs
 SAMPLE = "日本語のラベル"
-
-
 # matplotlib's own fonts (DejaVu, STIX, Computer Modern, Last Resort) have no Japanese
 MATPLOTLIB_FONTS = Path(mpl.get_data_path(), "fonts")
 

@@ -11,9 +11,11 @@ import pytest
 import yaml
 
 from workbook import REPO_DIR
+from workbook.lab import FIRST_NOTEBOOK, LANGUAGE_VARIABLE
 
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 DOCKERFILE = REPO_DIR / "Dockerfile"
+README_JA = REPO_DIR / "README.ja.md"
 REQUIREMENTS = REPO_DIR / "requirements.txt"
 LOOPBACK = "127.0.0.1"
 
@@ -197,3 +199,21 @@ def test_the_image_installs_a_japanese_font(dockerfile):
     assert "rm -rf /var/lib/apt/lists/*" in run
     user = next(number for number, line in enumerate(lines) if line.startswith("USER "))
     assert installs[0] < user, "apt-get needs root"
+
+
+def interpolated(value: str, environ: dict[str, str]) -> str:
+    """value as Compose interpolates it from the host's environment (${NAME:-default})."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda match: environ.get(match[1]) or match[2], value)
+
+
+def test_the_lab_is_english_unless_the_host_asks_for_japanese(compose):
+    """WORKBOOK_LAB_LANGUAGE reaches the lab from the host's shell, English when unset."""
+    value = environment_of(compose["services"]["lab"])[LANGUAGE_VARIABLE]
+    assert interpolated(value, {}) == "en"
+    assert interpolated(value, {LANGUAGE_VARIABLE: "ja"}) == "ja"
+    assert set(FIRST_NOTEBOOK) == {"en", "ja"}
+
+
+def test_the_japanese_readme_says_how_to_start_the_japanese_lab_in_docker():
+    """README.ja.md's Docker line starts the lab in Japanese, with the variable Compose passes."""
+    assert f"{LANGUAGE_VARIABLE}=ja docker compose up -d --build" in README_JA.read_text()

@@ -4,6 +4,7 @@ repo2docker reads only binder/ when the folder exists. Its files are parsed here
 binder/start is run for real: it must start a Redis, hand its URL on, and exec the command.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ import redis
 
 from tests.helpers import require
 from workbook import REPO_DIR, free_port
+from workbook.lab import LANGUAGE_ROUTE, LOCALES, save_interface_language
 from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary, server_version
 
 BINDER_DIR = REPO_DIR / "binder"
@@ -228,3 +230,30 @@ def test_the_readme_has_no_dead_badge():
     assert "mybinder.org" not in readme
     assert "OWNER" not in readme
     assert "(docs/docker-and-binder.md#launch-your-fork-on-binder)" in readme
+
+
+JAPANESE_README = REPO_DIR / "README.ja.md"
+JAPANESE_LINK = re.compile(
+    r"https://mybinder\.org/v2/gh/(\S+?)\?urlpath=(\S+?)/(\w+)/lab/tree/(\S+\.ipynb)"
+)
+
+
+def test_the_japanese_readme_launches_the_japanese_edition_in_japanese():
+    """README.ja.md's Binder link opens notebooks/ja/00 through the path that makes the
+    interface Japanese (Binder passes a launch nothing else), from one's own fork."""
+    links = JAPANESE_LINK.findall(JAPANESE_README.read_text())
+    assert len(links) == 1, links
+    repository, route, language, path = links[0]
+    assert repository == "<you>/<repo>/HEAD"
+    assert (route, language) == (LANGUAGE_ROUTE, "ja")
+    assert path == "notebooks/ja/00_welcome.ipynb"
+    assert (REPO_DIR / path).is_file()
+
+
+def test_the_interface_language_is_kept_with_the_users_other_settings(tmp_path):
+    """The language is saved where Settings > Language saves it, beside what was there."""
+    path = save_interface_language("ja", tmp_path)
+    assert path == tmp_path / "@jupyterlab/translation-extension/plugin.jupyterlab-settings"
+    path.write_text('{"locale": "ja_JP", "displayStringsPrefix": false}')
+    save_interface_language("en", tmp_path)
+    assert json.loads(path.read_text()) == {"locale": LOCALES["en"], "displayStringsPrefix": False}

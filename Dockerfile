@@ -8,6 +8,12 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
+# A font with Japanese glyphs, so that the Japanese edition's plots can label themselves in
+# Japanese (workbook/benchplots.py keeps English labels where no such font is installed)
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 # A non-root user. UID 1000 is the first user on most Linux laptops, so files it writes
 # into the bind-mounted notebooks/ and workspace/ folders belong to the attendee.
 ARG USER_UID=1000

@@ -1,15 +1,28 @@
 """Benchmark results drawn: the sweep's PNGs, and notebook 07's plots against listeners and
-profiles compared."""
+profiles compared, with labels in English, or in Japanese where a font can draw them."""
 
+import io
 import json
+import string
+import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
+from babel.messages.pofile import read_po
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from matplotlib import font_manager
 
 from benchmarks.run import RESULTS_DIR
+from tests.helpers import JAPANESE
+from workbook import i18n
 from workbook.benchplots import (
+    SAMPLE,
     by_scenario,
     compare_profiles,
+    draws_japanese,
+    japanese_font,
     latency_figure,
     plot_against_listeners,
     plot_results,
@@ -209,3 +222,183 @@ def test_the_sweeps_legends_sit_outside_the_panels(draw):
     figure = draw(RECORDED["medians"])
     assert len(figure.legends) == 1
     assert not legends_over_data(figure)
+
+
+# The labels in the learner's language, in a font that has their glyphs
+
+
+def catalog_characters() -> str:
+    """Every character of the Japanese catalog's translations."""
+    with (i18n.LOCALE_DIR / "ja" / "LC_MESSAGES" / "workbook.po").open("rb") as source:
+        return "".join({character for message in read_po(source) for character in message.string})
+
+
+def box_font(path: Path, family: str, text: str) -> Path:
+    """A TrueType font named family, with a glyph (a box) for every character of text."""
+    pen = TTGlyphPen(None)
+    pen.moveTo((100, 0))
+    pen.lineTo((100, 700))
+    pen.lineTo((900, 700))
+    pen.lineTo((900, 0))
+    pen.closePath()
+    glyphs = {".notdef": pen.glyph(), "space": TTGlyphPen(None).glyph(), "box": pen.glyph()}
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder(list(glyphs))
+    builder.setupCharacterMap({ord(character): "box" for character in text} | {32: "space"})
+    builder.setupGlyf(glyphs)
+    builder.setupHorizontalMetrics({name: (1000, 0) for name in glyphs})
+    builder.setupHorizontalHeader(ascent=880, descent=-120)
+    builder.setupNameTable({"familyName": family, "styleName": "Regular"})
+    builder.setupOS2(sTypoAscender=880, sTypoDescender=-120, usWinAscent=880, usWinDescent=120)
+    builder.setupPost()
+    builder.save(str(path))
+    return path
+
+
+@pytest.fixture
+def fonts(monkeypatch):
+    """matplotlib's fonts less every one that draws Japanese: the machine as if it had no CJK
+    font installed (a test adds the one it needs)."""
+    manager = font_manager.fontManager
+    monkeypatch.setattr(manager, "ttflist", [f for f in manager.ttflist if not draws_japanese(f)])
+    manager._findfont_cached.cache_clear()
+    yield manager
+    manager._findfont_cached.cache_clear()
+
+
+@pytest.fixture
+def english(monkeypatch):
+    """No language chosen anywhere: no WORKBOOK_LANGUAGE, no locale."""
+    for name in (i18n.LANGUAGE_VARIABLE, *i18n.LOCALE_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def japanese(monkeypatch):
+    """The Japanese edition."""
+    monkeypatch.setenv(i18n.LANGUAGE_VARIABLE, "ja")
+
+
+# Every drawing of the module, each with the labels it shows
+DRAWINGS = {
+    "against listeners": lambda: plot_against_listeners(RESULTS, "recorded"),
+    "throughput": lambda: throughput_figure(RECORDED["medians"]),
+    "latency": lambda: latency_figure(RECORDED["medians"]),
+}
+
+
+def labels(figure) -> list:
+    """The figure's titles and axis labels, as Text objects."""
+    texts = [figure._suptitle] if figure._suptitle else []
+    for axes in figure.axes:
+        texts += [axes.title, axes.xaxis.label, axes.yaxis.label, *axes.texts]
+    return [text for text in texts if text.get_text()]
+
+
+def drawn_without_warnings(figure) -> bytes:
+    """The figure as a PNG; a warning (a glyph missing from the font) fails the test."""
+    png = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figure.savefig(png, format="png", dpi=50)
+    return png.getvalue()
+
+
+def font_face(text) -> tuple[str, int]:
+    """The font file, and face in it, that matplotlib draws a Text with."""
+    found = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
+    return found.path, found.face_index
+
+
+@pytest.mark.parametrize("draw", DRAWINGS.values(), ids=DRAWINGS.keys())
+def test_labels_are_english_by_default(draw, english):
+    """With no language chosen, every label is English, in matplotlib's own font."""
+    figure = draw()
+    assert labels(figure)
+    for text in labels(figure):
+        assert not JAPANESE.search(text.get_text()), text.get_text()
+        assert text.get_fontfamily() == plt.rcParams["font.family"]
+    drawn_without_warnings(figure)
+
+
+def test_the_english_labels_are_the_ones_the_plots_always_had(english):
+    """The English edition's plots read as before: the message is its own English."""
+    left, right = plot_against_listeners(RESULTS, "recorded").axes
+    assert left.get_ylabel() == "deliveries / s (log scale)"
+    assert left.get_xlabel() == "listeners in the room"
+    assert right.get_title() == "p99 latency at a set rate (100 at 10/s, 1000 at 1/s)"
+
+
+@pytest.mark.parametrize("draw", DRAWINGS.values(), ids=DRAWINGS.keys())
+def test_without_a_japanese_font_the_japanese_edition_keeps_english_labels(draw, japanese, fonts):
+    """No font can draw Japanese: the labels stay English, which can be read, rather than
+    boxes, and the PNG is drawn without a missing-glyph warning."""
+    assert japanese_font() is None
+    figure = draw()
+    for text in labels(figure):
+        assert not JAPANESE.search(text.get_text()), text.get_text()
+    assert drawn_without_warnings(figure).startswith(b"\x89PNG")
+
+
+def test_matplotlibs_last_resort_font_is_no_japanese_font(fonts):
+    """matplotlib's Last Resort font has a glyph for every character, a box: it is not taken
+    for a font that draws Japanese."""
+    boxes = [font for font in fonts.ttflist if font.name.startswith("Last Resort")]
+    assert boxes
+    charmap = font_manager.get_font(boxes[0].fname).get_charmap()
+    assert all(ord(character) in charmap for character in SAMPLE)
+    assert japanese_font() is None
+
+
+@pytest.fixture
+def box_font_installed(fonts, tmp_path):
+    """A font with a glyph for every character of the Japanese catalog, and ASCII, added to
+    matplotlib as a font installed on the machine would be."""
+    text = SAMPLE + catalog_characters() + string.printable.strip()
+    fonts.addfont(box_font(tmp_path / "workbook-test-gothic.ttf", "Workbook Test Gothic", text))
+    return "Workbook Test Gothic", str(tmp_path / "workbook-test-gothic.ttf")
+
+
+@pytest.mark.parametrize("draw", DRAWINGS.values(), ids=DRAWINGS.keys())
+def test_with_a_japanese_font_the_labels_are_japanese_in_that_font(
+    draw, japanese, box_font_installed
+):
+    """A font that draws Japanese is installed: the Japanese edition's labels are Japanese,
+    drawn in that font, and the PNG has every glyph (no warning)."""
+    family, path = box_font_installed
+    assert japanese_font() == family
+    figure = draw()
+    for text in labels(figure):
+        assert text.get_fontfamily()[0] == family
+        assert font_face(text) == (path, 0)
+    translated = [text.get_text() for text in labels(figure) if JAPANESE.search(text.get_text())]
+    assert translated
+    assert drawn_without_warnings(figure).startswith(b"\x89PNG")
+
+
+def test_the_japanese_labels_are_the_catalogs(japanese, box_font_installed):
+    """The labels read as the Japanese catalog says; the notebook's own title is kept."""
+    figure = plot_against_listeners(RESULTS, "recorded")
+    left, right = figure.axes
+    assert figure._suptitle.get_text() == "recorded"
+    assert left.get_ylabel() == "1 秒あたりの配信数（対数目盛）"
+    assert left.get_xlabel() == "部屋のリスナー数"
+    assert right.get_title() == (
+        "一定のレートでの p99 レイテンシー（100 人に毎秒 10 件, 1000 人に毎秒 1 件）"
+    )
+
+
+def test_the_installed_japanese_font_draws_the_japanese_labels(japanese):
+    """The font of this machine that draws Japanese (Noto Sans CJK JP in the Docker image and
+    on Binder) draws every label of the Japanese edition, without a missing glyph."""
+    family = japanese_font()
+    if family is None:
+        pytest.skip("no font installed on this machine draws Japanese (fonts-noto-cjk has one)")
+    fonts = font_manager.fontManager.ttflist
+    japanese_faces = {(font.fname, font.index) for font in fonts if draws_japanese(font)}
+    for draw in DRAWINGS.values():
+        figure = draw()
+        for text in labels(figure):
+            assert text.get_fontfamily()[0] == family
+            assert font_face(text) in japanese_faces
+        drawn_without_warnings(figure)

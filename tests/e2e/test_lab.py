@@ -17,7 +17,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from workbook import REPO_DIR, BackgroundServer, free_port
-from workbook.lab import JUPYTER_SETTINGS_DIR, NOTEBOOKS_DIR, lab_command, lab_environment
+from workbook.lab import (
+    JUPYTER_SETTINGS_DIR,
+    LANGUAGE_ROUTE,
+    NOTEBOOKS_DIR,
+    lab_command,
+    lab_environment,
+)
 
 TOKEN = "workbook-lab-test-token"
 # A first start of JupyterLab and of a kernel is slow on a shared machine
@@ -48,8 +54,16 @@ def lab_ja(tmp_path_factory):
     yield from started_lab(tmp_path_factory.mktemp("lab-ja"), "ja")
 
 
-def started_lab(home: Path, language: str):
-    """JupyterLab in language, on a copy of notebooks/ in home, with Jupyter's folders there."""
+@pytest.fixture(scope="module")
+def docker_lab_ja(tmp_path_factory):
+    """JupyterLab as the Docker image starts it with WORKBOOK_LAB_LANGUAGE=ja: the command
+    names no first notebook (the image's CMD), the environment asks for Japanese."""
+    yield from started_lab(tmp_path_factory.mktemp("docker-lab-ja"), "ja", command_language="en")
+
+
+def started_lab(home: Path, language: str, command_language: str | None = None):
+    """JupyterLab in language, on a copy of notebooks/ in home, with Jupyter's folders there;
+    started by the command of command_language (language unless given)."""
     notebook_dir = home / "notebooks"
     shutil.copytree(NOTEBOOKS_DIR, notebook_dir)
     own_folders = {
@@ -63,7 +77,7 @@ def started_lab(home: Path, language: str):
     port = free_port()
     args = ["--no-browser", f"--port={port}", f"--IdentityProvider.token={TOKEN}"]
     server = BackgroundServer(
-        lab_command(args, notebook_dir=notebook_dir, language=language),
+        lab_command(args, notebook_dir=notebook_dir, language=command_language or language),
         port,
         cwd=home,
         env=lab_environment({**os.environ, **own}, language=language),
@@ -210,6 +224,39 @@ def test_lab_ja_opens_the_japanese_edition_in_japanese(page, lab_ja):
     assert page.url.split("?")[0].endswith("/lab/tree/ja/00_welcome.ipynb")
     expect(page.locator(".lm-MenuBar-item", has_text=re.compile(r"^ファイル$"))).to_have_count(1)
     expect(page.locator(".jp-Dialog")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_docker_with_the_japanese_variable_opens_the_japanese_edition_in_japanese(
+    page, docker_lab_ja
+):
+    """WORKBOOK_LAB_LANGUAGE=ja docker compose up: the address the log prints (the lab's own)
+    opens notebooks/ja/00 under menus in Japanese, as make lab-ja does."""
+    server, _ = docker_lab_ja
+    page.goto(f"{server.url}/?token={TOKEN}")
+    wait_for_idle_kernel(page)
+    assert page.url.split("?")[0].endswith("/lab/tree/ja/00_welcome.ipynb")
+    expect(page.locator(".lm-MenuBar-item", has_text=re.compile(r"^ファイル$"))).to_have_count(1)
+
+
+@pytest.mark.browser
+def test_the_japanese_binder_links_path_turns_an_english_lab_japanese(page, lab):
+    """Binder starts every launch in English; the Japanese link's path, /workbook/language/ja/
+    before lab/tree/…, opens the notebook under menus in Japanese, and /workbook/language/en/
+    brings English back."""
+    server, _ = lab
+    menu = page.locator(".lm-MenuBar-item")
+    try:
+        page.goto(
+            f"{server.url}/{LANGUAGE_ROUTE}/ja/lab/tree/ja/00_welcome.ipynb?reset&token={TOKEN}"
+        )
+        wait_for_idle_kernel(page)
+        assert page.url.split("?")[0].endswith("/lab/tree/ja/00_welcome.ipynb")
+        expect(menu.filter(has_text=re.compile(r"^ファイル$"))).to_have_count(1)
+    finally:
+        page.goto(f"{server.url}/{LANGUAGE_ROUTE}/en/lab/tree/00_welcome.ipynb?reset&token={TOKEN}")
+    wait_for_idle_kernel(page)
+    expect(menu.filter(has_text=re.compile(r"^File$"))).to_have_count(1)
 
 
 # Docker and Binder start JupyterLab their own way, with the same two variables

@@ -4,6 +4,7 @@ repo2docker reads only binder/ when the folder exists. Its files are parsed here
 binder/start is run for real: it must start a Redis, hand its URL on, and exec the command.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ import redis
 
 from tests.helpers import require
 from workbook import REPO_DIR, free_port
+from workbook.lab import LANGUAGE_ROUTE, LOCALES, save_interface_language
 from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary, server_version
 
 BINDER_DIR = REPO_DIR / "binder"
@@ -70,10 +72,30 @@ def test_python_is_3_11():
     assert (BINDER_DIR / "runtime.txt").read_text().strip() == "python-3.11"
 
 
+def apt_packages() -> list[str]:
+    """The packages apt.txt asks for, read as repo2docker reads it: a package a line, with
+    comments after #."""
+    lines = (
+        line.partition("#")[0].strip() for line in (BINDER_DIR / "apt.txt").read_text().splitlines()
+    )
+    return [line for line in lines if line]
+
+
+def test_apt_lists_only_package_names():
+    """Every line is one package name (repo2docker refuses anything else)."""
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", package) for package in apt_packages())
+
+
 def test_apt_installs_redis_server():
     """apt.txt lists Ubuntu's redis-server package."""
-    packages = (BINDER_DIR / "apt.txt").read_text().split()
-    assert "redis-server" in packages
+    assert "redis-server" in apt_packages()
+
+
+def test_apt_installs_the_japanese_font_the_docker_image_has():
+    """fonts-noto-cjk, as in the Dockerfile: the Japanese edition's plots can label themselves
+    in Japanese on Binder too."""
+    assert "fonts-noto-cjk" in apt_packages()
+    assert "fonts-noto-cjk" in (REPO_DIR / "Dockerfile").read_text()
 
 
 def test_post_build_installs_the_repository():
@@ -208,3 +230,30 @@ def test_the_readme_has_no_dead_badge():
     assert "mybinder.org" not in readme
     assert "OWNER" not in readme
     assert "(docs/docker-and-binder.md#launch-your-fork-on-binder)" in readme
+
+
+JAPANESE_README = REPO_DIR / "README.ja.md"
+JAPANESE_LINK = re.compile(
+    r"https://mybinder\.org/v2/gh/(\S+?)\?urlpath=(\S+?)/(\w+)/lab/tree/(\S+\.ipynb)"
+)
+
+
+def test_the_japanese_readme_launches_the_japanese_edition_in_japanese():
+    """README.ja.md's Binder link opens notebooks/ja/00 through the path that makes the
+    interface Japanese (Binder passes a launch nothing else), from one's own fork."""
+    links = JAPANESE_LINK.findall(JAPANESE_README.read_text())
+    assert len(links) == 1, links
+    repository, route, language, path = links[0]
+    assert repository == "<you>/<repo>/HEAD"
+    assert (route, language) == (LANGUAGE_ROUTE, "ja")
+    assert path == "notebooks/ja/00_welcome.ipynb"
+    assert (REPO_DIR / path).is_file()
+
+
+def test_the_interface_language_is_kept_with_the_users_other_settings(tmp_path):
+    """The language is saved where Settings > Language saves it, beside what was there."""
+    path = save_interface_language("ja", tmp_path)
+    assert path == tmp_path / "@jupyterlab/translation-extension/plugin.jupyterlab-settings"
+    path.write_text('{"locale": "ja_JP", "displayStringsPrefix": false}')
+    save_interface_language("en", tmp_path)
+    assert json.loads(path.read_text()) == {"locale": LOCALES["en"], "displayStringsPrefix": False}

@@ -11,9 +11,11 @@ import pytest
 import yaml
 
 from workbook import REPO_DIR
+from workbook.lab import FIRST_NOTEBOOK, LANGUAGE_VARIABLE
 
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 DOCKERFILE = REPO_DIR / "Dockerfile"
+README_JA = REPO_DIR / "README.ja.md"
 REQUIREMENTS = REPO_DIR / "requirements.txt"
 LOOPBACK = "127.0.0.1"
 
@@ -159,3 +161,59 @@ def test_requirements_pin_jupyter_server_proxy_without_the_websocket_hole():
     pins = re.findall(r"^jupyter-server-proxy==([\d.]+)$", REQUIREMENTS.read_text(), re.MULTILINE)
     assert len(pins) == 1
     assert tuple(int(part) for part in pins[0].split(".")) >= (4, 1, 1)
+
+
+DOCKERFILE_INSTRUCTIONS = {
+    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+    "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+}  # fmt: skip
+
+
+def instructions(dockerfile: str) -> list[str]:
+    """The Dockerfile's instructions, one a line, comments and blank lines left out."""
+    lines = (line.strip() for line in dockerfile.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_every_dockerfile_line_is_an_instruction(dockerfile):
+    """Each line, continuations joined, starts with an instruction: no continuation is broken
+    off and no comment sits inside one (no Docker needed to see that the file parses)."""
+    unknown = [
+        line for line in instructions(dockerfile) if line.split()[0] not in DOCKERFILE_INSTRUCTIONS
+    ]
+    assert not unknown
+
+
+def test_the_image_installs_a_japanese_font(dockerfile):
+    """Debian's fonts-noto-cjk is installed as root, in a RUN that updates apt's lists first
+    and leaves none behind: the Japanese edition's plots can label themselves in Japanese."""
+    lines = instructions(dockerfile)
+    installs = [
+        number
+        for number, line in enumerate(lines)
+        if re.search(r"apt-get install .*\bfonts-noto-cjk\b", line)
+    ]
+    assert len(installs) == 1
+    run = lines[installs[0]]
+    assert run.startswith("RUN apt-get update ")
+    assert "rm -rf /var/lib/apt/lists/*" in run
+    user = next(number for number, line in enumerate(lines) if line.startswith("USER "))
+    assert installs[0] < user, "apt-get needs root"
+
+
+def interpolated(value: str, environ: dict[str, str]) -> str:
+    """value as Compose interpolates it from the host's environment (${NAME:-default})."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda match: environ.get(match[1]) or match[2], value)
+
+
+def test_the_lab_is_english_unless_the_host_asks_for_japanese(compose):
+    """WORKBOOK_LAB_LANGUAGE reaches the lab from the host's shell, English when unset."""
+    value = environment_of(compose["services"]["lab"])[LANGUAGE_VARIABLE]
+    assert interpolated(value, {}) == "en"
+    assert interpolated(value, {LANGUAGE_VARIABLE: "ja"}) == "ja"
+    assert set(FIRST_NOTEBOOK) == {"en", "ja"}
+
+
+def test_the_japanese_readme_says_how_to_start_the_japanese_lab_in_docker():
+    """README.ja.md's Docker line starts the lab in Japanese, with the variable Compose passes."""
+    assert f"{LANGUAGE_VARIABLE}=ja docker compose up -d --build" in README_JA.read_text()

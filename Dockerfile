@@ -29,9 +29,11 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 # Then the repo, owned by the user: the chat writes chatproject/db.sqlite3, attendees write
-# workspace/. The workbook package is installed in place, as outside Docker.
+# workspace/. The workbook package is installed in place, as outside Docker, and the
+# translations compiled (.po to .mo), as make setup compiles them
 COPY --chown=lab:lab . .
 RUN pip install --no-deps -e . \
+    && python -m workbook compile-messages \
     && install -d -o lab -g lab notebooks workspace
 
 USER lab

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from .i18n import _
 from .links import browser_url, proxy_environment
-from .paths import REPO_DIR
 from .redis_server import RedisUnavailable, ensure_redis, stop_project_server
 from .servers import project_server
 
@@ -100,7 +99,7 @@ def main(argv: list[str]) -> int:
         from .i18n import compile_catalogs
 
         for compiled in compile_catalogs([Path(path) for path in argv[1:]]):
-            log(f"==> Compiled {compiled.resolve().relative_to(REPO_DIR)}")
+            log(f"==> Compiled {compiled}")
         return 0
     log(__doc__)
     return 2

@@ -104,6 +104,8 @@ def test_post_build_installs_the_repository():
     assert script.startswith("#!/bin/bash\n")
     assert "set -euo pipefail" in script
     assert "pip install --no-cache-dir --no-deps -e ." in script
+    # gettext reads .mo files, which git does not keep: Japanese messages need them built
+    assert script.rstrip().endswith("python -m workbook compile-messages")
 
 
 @pytest.mark.parametrize("name", ["start", "postBuild"])

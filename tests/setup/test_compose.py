@@ -217,3 +217,12 @@ def test_the_lab_is_english_unless_the_host_asks_for_japanese(compose):
 def test_the_japanese_readme_says_how_to_start_the_japanese_lab_in_docker():
     """README.ja.md's Docker line starts the lab in Japanese, with the variable Compose passes."""
     assert f"{LANGUAGE_VARIABLE}=ja docker compose up -d --build" in README_JA.read_text()
+
+
+def test_the_image_compiles_the_translations(dockerfile):
+    """The .mo files gettext reads are built in the image, after the repository is copied
+    (git keeps only the .po files)."""
+    lines = instructions(dockerfile)
+    copied = next(number for number, line in enumerate(lines) if line.startswith("COPY --chown"))
+    compiles = [number for number, line in enumerate(lines) if "workbook compile-messages" in line]
+    assert compiles and compiles[0] > copied

@@ -4,6 +4,8 @@ code, and every exercise check explained in Japanese too."""
 import ast
 import gettext
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,3 +206,14 @@ def test_the_language_follows_the_edition(monkeypatch):
     assert i18n.current_language() == "en"
     monkeypatch.setenv(i18n.LANGUAGE_VARIABLE, "ja")
     assert i18n.current_language() == "ja"
+
+
+def test_the_command_compiles_a_catalog_gettext_reads(tmp_path):
+    """python -m workbook compile-messages PO writes the .mo beside it (Babel, no GNU gettext)."""
+    source = i18n.LOCALE_DIR / "ja" / "LC_MESSAGES" / "workbook.po"
+    po_path = tmp_path / "workbook.po"
+    po_path.write_bytes(source.read_bytes())
+    subprocess.run([sys.executable, "-m", "workbook", "compile-messages", str(po_path)], check=True)
+    with po_path.with_suffix(".mo").open("rb") as compiled:
+        catalog = gettext.GNUTranslations(compiled)
+    assert catalog.gettext("the answer is still None") == "答えがまだ None のままです"

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from .i18n import _
+from .i18n import _, current_language
 from .paths import CHATPROJECT_DIR, NOTEBOOK_CHAT_DATABASE
 from .servers import use_database
 
@@ -18,11 +18,13 @@ def setup_django(
 
     With redis_url the project's channel layer is that Redis (settings read REDIS_URL), so
     group_send from a cell reaches the consumers of any server using the same Redis.
-    The chat reads the notebooks' own database, the one their chat servers write.
+    The chat reads the notebooks' own database, the one their chat servers write. Django
+    speaks the notebook's language (workbook/i18n.py).
     Django configures itself once per process: restart the kernel to switch projects.
     """
     import django
     from django.apps import apps
+    from django.utils import translation
 
     if apps.ready and os.environ.get("DJANGO_SETTINGS_MODULE") != settings:
         raise RuntimeError(_("Django is already set up with other settings: restart the kernel"))
@@ -34,3 +36,6 @@ def setup_django(
     if project_dir == CHATPROJECT_DIR:
         use_database(os.environ, NOTEBOOK_CHAT_DATABASE)
     django.setup()
+    # Django's own messages in the cells (a form's errors, a validator's) in the notebook's
+    # language, as a page in that language would show them
+    translation.activate(current_language())

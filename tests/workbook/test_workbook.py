@@ -513,6 +513,19 @@ class TestSetupDjango:
         )
         assert "restart the kernel" in result.stderr
 
+    @pytest.mark.parametrize(
+        ("language", "says"), [("en", "This field is required"), ("ja", "このフィールドは必須です")]
+    )
+    def test_djangos_own_messages_speak_the_notebooks_language(self, language, says):
+        """A form's errors shown in a cell are in the edition's language, as its page's are."""
+        result = self.run(
+            "from workbook import setup_django; setup_django();"
+            "from accounts.forms import SignUpForm; print(SignUpForm(data={}).errors)",
+            WORKBOOK_LANGUAGE=language,
+        )
+        assert result.returncode == 0, result.stderr
+        assert says in result.stdout
+
     def test_other_settings_after_setup_say_restart_in_japanese(self):
         result = self.run(
             "from workbook import setup_django; setup_django(); setup_django('other.settings')",

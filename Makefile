@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 SITE_STAMP := $(VENV)/.site-installed
 
-.PHONY: help setup messages check-env lab lab-ja test lint format chat bench redis stop browser postgres gettext site clean
+.PHONY: help setup messages check-env lab lab-ja test lint format chat bench redis stop browser postgres gettext cjk-font site clean
 
 help:
 	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
@@ -80,6 +80,10 @@ browser:
 gettext:
 	@bash scripts/ensure-gettext
 
+# A font that draws Japanese, for the test of the Japanese edition's plot labels
+cjk-font: setup
+	@bash scripts/ensure-cjk-font
+
 # PostgreSQL's programs, for the tests that run the chat on a throwaway server of their own
 postgres:
 	@bash scripts/ensure-postgres
@@ -91,7 +95,7 @@ lint: setup
 
 # The site shows the outputs of the notebooks' run in pytest (build/executed/), so it comes
 # after it and runs no notebook again; a run narrowed with PYTEST_ARGS leaves it out
-test: setup browser postgres gettext lint
+test: setup browser postgres gettext cjk-font lint
 	@echo "==> pytest (the tests start their own Redis, PostgreSQL and daphne processes on free ports)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory site; \

@@ -83,7 +83,7 @@ def plot_language() -> str:
     return language
 
 
-def _(message: str, **fields: object) -> str:
+def _(message: str, /, **fields: object) -> str:
     """A label in plot_language(), its {fields} filled in (messages printed, which need no
     font, use i18n._)."""
     translated = i18n.translation(plot_language()).gettext(message)
@@ -176,8 +176,14 @@ def _lines(axes, rows: list[dict], figure: str, colours: dict[str, str]) -> None
     axes.set_xlabel(_("listeners in the room"))
 
 
-def plot_against_listeners(results: dict, title: str) -> Figure:
-    """Throughput (sender flat out) and p99 latency (at a set rate) against listeners."""
+# The title of a live run's figure (notebook 07); recorded results are titled by their date
+JUST_NOW = i18n.N_("This machine, just now: one tiny run of each")
+RECORDED = i18n.N_("Recorded: {started}")
+
+
+def plot_against_listeners(results: dict, title: str = RECORDED) -> Figure:
+    """Throughput (sender flat out) and p99 latency (at a set rate) against listeners, under
+    title (translated if the catalog has it; {started} is when the results were made)."""
     rows = by_scenario(results)
     flat_out = [row for row in rows if row["rate"] is None]
     paced = [row for row in rows if row["rate"] is not None]
@@ -206,7 +212,7 @@ def plot_against_listeners(results: dict, title: str) -> Figure:
             )
         )
         right.set_title(_("p99 latency at a set rate ({rates})", rates=rates), fontsize=9)
-        figure.suptitle(title)
+        figure.suptitle(_(title, started=results.get("started", "")))
         _legend_below(figure)
     return figure
 

@@ -15,7 +15,7 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from matplotlib import font_manager
 
 from benchmarks.run import RESULTS_DIR
-from tests.helpers import JAPANESE
+from tests.helpers import JAPANESE, require
 from workbook import i18n
 from workbook.benchplots import (
     SAMPLE,
@@ -392,8 +392,7 @@ def test_the_installed_japanese_font_draws_the_japanese_labels(japanese):
     """The font of this machine that draws Japanese (Noto Sans CJK JP in the Docker image and
     on Binder) draws every label of the Japanese edition, without a missing glyph."""
     family = japanese_font()
-    if family is None:
-        pytest.skip("no font installed on this machine draws Japanese (fonts-noto-cjk has one)")
+    require(family is not None, "no installed font draws Japanese (make test installs one)")
     fonts = font_manager.fontManager.ttflist
     japanese_faces = {(font.fname, font.index) for font in fonts if draws_japanese(font)}
     for draw in DRAWINGS.values():

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import redis
 
+from .i18n import _
+
 # MONITOR prints a script's newlines as "\n": one space is enough to read it
 _ESCAPED_NEWLINES = re.compile(r"(\\n\s*)+")
 
@@ -75,7 +77,7 @@ class MonitorCapture:
         self._thread.start()
         if not self._started.wait(5.0) or self._error is not None:
             self.stop()
-            raise RuntimeError(f"MONITOR did not start: {self._error}")
+            raise RuntimeError(_("MONITOR did not start: {error}", error=self._error))
         return self
 
     def stop(self, until: str | None = None, count: int = 1, timeout: float = 5.0) -> list[Command]:
@@ -93,7 +95,14 @@ class MonitorCapture:
             self._marker_client.close()
             self._marker_client = None
         if not seen:
-            raise TimeoutError(f"Redis ran {until!r} fewer than {count} times in {timeout:.0f} s")
+            raise TimeoutError(
+                _(
+                    "Redis ran {command} fewer than {count} times in {seconds} s",
+                    command=repr(until),
+                    count=count,
+                    seconds=f"{timeout:.0f}",
+                )
+            )
         return self.commands
 
     def _wait_for(self, text: str, count: int, timeout: float) -> bool:
@@ -173,6 +182,8 @@ def wait_until(
     began = time.monotonic()
     while not condition():
         if time.monotonic() - began > timeout:
-            raise TimeoutError(f"the condition was still false after {timeout:.0f} s")
+            raise TimeoutError(
+                _("the condition was still false after {seconds} s", seconds=f"{timeout:.0f}")
+            )
         time.sleep(interval)
     return time.monotonic() - began

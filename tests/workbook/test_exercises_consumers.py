@@ -11,6 +11,7 @@ from channels.security.websocket import AllowedHostsOriginValidator, OriginValid
 from django.contrib.auth import get_user_model
 from django.urls import path
 
+from tests.helpers import assert_japanese
 from workbook.checks import ExerciseFailed
 from workbook.exercises.consumers import (
     check_echo_application,
@@ -67,55 +68,73 @@ class Crashes(WebsocketConsumer):
         raise KeyError("text")
 
 
+# Each kind of wrong shout consumer, and what its explanation says
+WRONG_SHOUTS = {
+    "group_send": (ShoutToTheRoom, "answer with self.send()"),
+    "echo": (Echo, "unchanged; upper-case it"),
+    "refuses": (Refuses, "the sender was refused"),
+    "not JSON": (Plain, "not JSON"),
+    "crashes": (Crashes, "raised KeyError"),
+    "instance": (Shout(), "must be a class"),
+}
+
+
 class TestShoutConsumer:
     @pytest.mark.parametrize("consumer", [Shout, AsyncShout])
     async def test_sync_and_async_answers_pass(self, consumer):
         """A sync or async consumer that answers the sender in capitals passes."""
         assert await check_shout_consumer(consumer, must_pass=True)
 
-    @pytest.mark.parametrize(
-        ("consumer", "says"),
-        [
-            (ShoutToTheRoom, "answer with self.send()"),
-            (Echo, "unchanged; upper-case it"),
-            (Refuses, "the sender was refused"),
-            (Plain, "not JSON"),
-            (Crashes, "raised KeyError"),
-            (Shout(), "must be a class"),
-        ],
-        ids=["group_send", "echo", "refuses", "not JSON", "crashes", "instance"],
-    )
+    @pytest.mark.parametrize(("consumer", "says"), WRONG_SHOUTS.values(), ids=list(WRONG_SHOUTS))
     async def test_wrong_consumers_are_explained(self, consumer, says):
         """Each kind of wrong consumer fails a solution cell with a hint that names the fault."""
         with pytest.raises(ExerciseFailed, match=says):
             await check_shout_consumer(consumer, must_pass=True)
 
+    @pytest.mark.parametrize(
+        "consumer",
+        [None, Shout, *(consumer for consumer, _says in WRONG_SHOUTS.values())],
+        ids=["None", "right", *WRONG_SHOUTS],
+    )
+    async def test_the_japanese_edition_explains_in_japanese(self, consumer, japanese, capsys):
+        """Every verdict on a shout consumer, right, wrong or not written, is in Japanese."""
+        await check_shout_consumer(consumer)
+        assert_japanese(capsys.readouterr().out)
+
 
 ECHO_ROUTES = [path("ws/echo/", Echo.as_asgi())]
+ECHO_APPLICATION = OriginValidator(URLRouter(ECHO_ROUTES), ["https://chat.example.com"])
+# Each kind of wrong echo application, and what its explanation says
+WRONG_ECHOES = {
+    "no validator": (URLRouter(ECHO_ROUTES), "http://evil.example was let in"),
+    "wildcard": (OriginValidator(URLRouter(ECHO_ROUTES), ["*"]), "'\\*' lets every site in"),
+    "allowed hosts": (AllowedHostsOriginValidator(URLRouter(ECHO_ROUTES)), "only knows"),
+    "leading slash": (URLRouter([path("/ws/echo/", Echo.as_asgi())]), "no leading slash"),
+    "class": (Echo, "that is the consumer class"),
+    "string": ("ws/echo/", "not an ASGI application"),
+}
 
 
 class TestEchoApplication:
     async def test_validated_router_passes(self):
         """A router behind an OriginValidator for chat.example.com passes."""
-        application = OriginValidator(URLRouter(ECHO_ROUTES), ["https://chat.example.com"])
-        assert await check_echo_application(application, must_pass=True)
+        assert await check_echo_application(ECHO_APPLICATION, must_pass=True)
 
-    @pytest.mark.parametrize(
-        ("application", "says"),
-        [
-            (URLRouter(ECHO_ROUTES), "http://evil.example was let in"),
-            (OriginValidator(URLRouter(ECHO_ROUTES), ["*"]), "'\\*' lets every site in"),
-            (AllowedHostsOriginValidator(URLRouter(ECHO_ROUTES)), "only knows"),
-            (URLRouter([path("/ws/echo/", Echo.as_asgi())]), "no leading slash"),
-            (Echo, "that is the consumer class"),
-            ("ws/echo/", "not an ASGI application"),
-        ],
-        ids=["no validator", "wildcard", "allowed hosts", "leading slash", "class", "string"],
-    )
+    @pytest.mark.parametrize(("application", "says"), WRONG_ECHOES.values(), ids=list(WRONG_ECHOES))
     async def test_wrong_applications_are_explained(self, application, says):
         """Each kind of wrong application fails a solution cell with a hint that names the fault."""
         with pytest.raises(ExerciseFailed, match=says):
             await check_echo_application(application, must_pass=True)
+
+    @pytest.mark.parametrize(
+        "application",
+        [None, ECHO_APPLICATION, *(application for application, _says in WRONG_ECHOES.values())],
+        ids=["None", "right", *WRONG_ECHOES],
+    )
+    async def test_the_japanese_edition_explains_in_japanese(self, application, japanese, capsys):
+        """Every verdict on an echo application is in Japanese."""
+        await check_echo_application(application)
+        assert_japanese(capsys.readouterr().out)
 
 
 class UserCount(AsyncWebsocketConsumer):
@@ -143,6 +162,14 @@ class SyncUserCount(WebsocketConsumer):
         self.send(text_data=json.dumps({"users": get_user_model().objects.count()}))
 
 
+# Each kind of wrong user count consumer, and what its explanation says
+WRONG_COUNTS = {
+    "ORM in the loop": (UserCountInTheLoop, "SynchronousOnlyOperation"),
+    "made up": (UserCountMadeUp, "says 0 users, the database has 1"),
+    "sync": (SyncUserCount, "inherit from AsyncWebsocketConsumer"),
+}
+
+
 @pytest.mark.django_db(transaction=True)
 class TestUserCountConsumer:
     @pytest.fixture(autouse=True)
@@ -153,16 +180,18 @@ class TestUserCountConsumer:
         """Counting through database_sync_to_async passes."""
         assert await check_user_count_consumer(UserCount, must_pass=True)
 
-    @pytest.mark.parametrize(
-        ("consumer", "says"),
-        [
-            (UserCountInTheLoop, "SynchronousOnlyOperation"),
-            (UserCountMadeUp, "says 0 users, the database has 1"),
-            (SyncUserCount, "inherit from AsyncWebsocketConsumer"),
-        ],
-        ids=["ORM in the loop", "made up", "sync"],
-    )
+    @pytest.mark.parametrize(("consumer", "says"), WRONG_COUNTS.values(), ids=list(WRONG_COUNTS))
     async def test_wrong_consumers_are_explained(self, consumer, says):
         """The ORM called in the loop, a made-up count and a sync consumer are explained."""
         with pytest.raises(ExerciseFailed, match=says):
             await check_user_count_consumer(consumer, must_pass=True)
+
+    @pytest.mark.parametrize(
+        "consumer",
+        [None, UserCount, *(consumer for consumer, _says in WRONG_COUNTS.values())],
+        ids=["None", "right", *WRONG_COUNTS],
+    )
+    async def test_the_japanese_edition_explains_in_japanese(self, consumer, japanese, capsys):
+        """Every verdict on a user count consumer is in Japanese."""
+        await check_user_count_consumer(consumer)
+        assert_japanese(capsys.readouterr().out)

@@ -9,6 +9,7 @@ import redis
 from websockets.exceptions import ConnectionClosedError
 
 from chat.rooms import group_name_for
+from tests.helpers import assert_japanese
 from workbook.checks import ExerciseFailed
 from workbook.exercises.layers import (
     check_group_members,
@@ -70,6 +71,22 @@ class TestLobbyAnnouncement:
         with pytest.raises(ExerciseFailed, match="needs"):
             await check_lobby_announcement(EVENT, FakeSocket(closes=True), TEXT, must_pass=True)
 
+    @pytest.mark.parametrize(
+        ("event", "socket"),
+        [
+            (None, FakeSocket()),
+            (EVENT, FakeSocket(TEXT)),
+            (EVENT, FakeSocket()),
+            (EVENT, FakeSocket("hi")),
+            (EVENT, FakeSocket(closes=True)),
+        ],
+        ids=["None", "right", "nothing", "other message", "closed"],
+    )
+    async def test_the_japanese_edition_explains_in_japanese(self, event, socket, japanese, capsys):
+        """Every verdict on the announcement, right, wrong or not sent, is in Japanese."""
+        await check_lobby_announcement(event, socket, TEXT, timeout=0.1)
+        assert_japanese(capsys.readouterr().out)
+
 
 @pytest.fixture
 def room_group(redis_url):
@@ -84,27 +101,50 @@ def room_group(redis_url):
     client.close()
 
 
+# Each kind of wrong list of names (made from the right one), and what its explanation says
+WRONG_MEMBERS = {
+    "bytes": (lambda names: [name.encode() for name in names], "bytes"),
+    "pairs": (lambda names: [(name, 1.0) for name in names], "withscores"),
+    "short": (lambda names: names[:1], "the group has 2 names, your list 1"),
+    "others": (lambda names: ["specific.other!1", "specific.other!2"], "not the names"),
+    "string": (lambda names: names[0], "not one string"),
+}
+
+
 class TestGroupMembers:
     def test_the_names_in_redis_pass(self, room_group, redis_url):
         """The list of names in the room's group passes, in any order."""
         room, names = room_group
         assert check_group_members(names[::-1], redis_url, room, must_pass=True)
 
-    @pytest.mark.parametrize(
-        ("mangle", "says"),
-        [
-            (lambda names: [name.encode() for name in names], "bytes"),
-            (lambda names: [(name, 1.0) for name in names], "withscores"),
-            (lambda names: names[:1], "the group has 2 names, your list 1"),
-            (lambda names: ["specific.other!1", "specific.other!2"], "not the names"),
-            (lambda names: names[0], "not one string"),
-        ],
-    )
+    @pytest.mark.parametrize(("mangle", "says"), WRONG_MEMBERS.values(), ids=list(WRONG_MEMBERS))
     def test_wrong_answers_are_explained(self, room_group, redis_url, mangle, says, capsys):
         """Bytes, pairs, a short list, other names or a single string are explained."""
         room, names = room_group
         assert not check_group_members(mangle(names), redis_url, room)
         assert says in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        "mangle",
+        [lambda names: None, list, *(mangle for mangle, _says in WRONG_MEMBERS.values())],
+        ids=["None", "right", *WRONG_MEMBERS],
+    )
+    def test_the_japanese_edition_explains_in_japanese(
+        self, room_group, redis_url, mangle, japanese, capsys
+    ):
+        """Every verdict on the group's names is in Japanese."""
+        room, names = room_group
+        check_group_members(mangle(names), redis_url, room)
+        assert_japanese(capsys.readouterr().out)
+
+
+# Wrong lists of kept messages (capacity 5, 8 sent), and what their explanation says
+WRONG_KEPT = [
+    ([3, 4, 5, 6, 7], "newest"),
+    ([], "empty"),
+    ([0, 1, 2, 3, 4, 5], "holds no more"),
+    ([0, 1, 2], "you received [0, 1, 2]"),
+]
 
 
 class TestKeptMessages:
@@ -112,16 +152,14 @@ class TestKeptMessages:
         """The first `capacity` messages are what a full channel keeps."""
         assert check_kept_messages([0, 1, 2, 3, 4], capacity=5, sent=8, must_pass=True)
 
-    @pytest.mark.parametrize(
-        ("kept", "says"),
-        [
-            ([3, 4, 5, 6, 7], "newest"),
-            ([], "empty"),
-            ([0, 1, 2, 3, 4, 5], "holds no more"),
-            ([0, 1, 2], "you received [0, 1, 2]"),
-        ],
-    )
+    @pytest.mark.parametrize(("kept", "says"), WRONG_KEPT)
     def test_wrong_answers_are_explained(self, kept, says, capsys):
         """The newest ones, none, too many or too few are explained."""
         assert not check_kept_messages(kept, capacity=5, sent=8)
         assert says in capsys.readouterr().out
+
+    @pytest.mark.parametrize("kept", [None, [0, 1, 2, 3, 4], *(kept for kept, _says in WRONG_KEPT)])
+    def test_the_japanese_edition_explains_in_japanese(self, kept, japanese, capsys):
+        """Every verdict on the kept messages is in Japanese."""
+        check_kept_messages(kept, capacity=5, sent=8)
+        assert_japanese(capsys.readouterr().out)

@@ -5,6 +5,7 @@ import threading
 import pytest
 import redis
 
+from tests.helpers import assert_japanese
 from workbook.redis_watch import Command, MonitorCapture, wait_until, watch_redis
 
 
@@ -52,6 +53,14 @@ class TestMonitorCapture:
         monitor = watch_redis(redis_url)
         with pytest.raises(TimeoutError, match="fewer than 1 times"):
             monitor.stop(until="NEVER-SENT", timeout=0.2)
+
+    def test_the_timeout_is_explained_in_japanese(self, redis_url, japanese):
+        """The Japanese edition says in Japanese which command never came."""
+        monitor = watch_redis(redis_url)
+        with pytest.raises(TimeoutError) as timeout:
+            monitor.stop(until="NEVER-SENT", timeout=0.2)
+        assert_japanese(str(timeout.value))
+        assert "'NEVER-SENT'" in str(timeout.value)
 
     def test_limit_bounds_the_capture(self, redis_url, client):
         """After `limit` commands the capture ends by itself."""
@@ -121,3 +130,9 @@ class TestWaitUntil:
         """A condition that stays false ends in TimeoutError."""
         with pytest.raises(TimeoutError, match="still false"):
             wait_until(lambda: False, timeout=0.1)
+
+    def test_times_out_in_japanese(self, japanese):
+        """The Japanese edition says so in Japanese."""
+        with pytest.raises(TimeoutError) as timeout:
+            wait_until(lambda: False, timeout=0.1)
+        assert_japanese(str(timeout.value))

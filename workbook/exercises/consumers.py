@@ -19,6 +19,7 @@ from django.core.exceptions import SynchronousOnlyOperation
 from django.urls import re_path
 
 from ..checks import Mistake, Verdict, acheck_answer
+from ..i18n import _
 
 # Seconds a check waits for one answer from the application
 TIMEOUT = 1.0
@@ -42,13 +43,20 @@ async def close_all(communicators: list[WebsocketCommunicator]) -> None:
 async def connected(each: WebsocketCommunicator, who: str) -> bool:
     """Open the socket; the application's crash or silence becomes a Mistake."""
     try:
-        accepted, _ = await each.connect(timeout=TIMEOUT)
+        accepted, _subprotocol = await each.connect(timeout=TIMEOUT)
     except TimeoutError:
         raise Mistake(
-            f"{who}: the handshake got no answer; connect() must call self.accept()"
+            _("{who}: the handshake got no answer; connect() must call self.accept()", who=who)
         ) from None
     except Exception as error:
-        raise Mistake(f"{who}: the application raised {type(error).__name__}: {error}") from error
+        raise Mistake(
+            _(
+                "{who}: the application raised {error_type}: {error}",
+                who=who,
+                error_type=type(error).__name__,
+                error=error,
+            )
+        ) from error
     return accepted
 
 
@@ -57,13 +65,25 @@ async def received_json(each: WebsocketCommunicator, who: str) -> Any:
     try:
         text = await each.receive_from(timeout=TIMEOUT)
     except TimeoutError:
-        raise Mistake(f"{who} got nothing back") from None
+        raise Mistake(_("{who} got nothing back", who=who)) from None
     except Exception as error:
-        raise Mistake(f"the consumer raised {type(error).__name__}: {error}") from error
+        raise Mistake(
+            _(
+                "the consumer raised {error_type}: {error}",
+                error_type=type(error).__name__,
+                error=error,
+            )
+        ) from error
     try:
         return json.loads(text)
     except ValueError:
-        raise Mistake(f"{who} got {text!r}, which is not JSON; send json.dumps({{...}})") from None
+        raise Mistake(
+            _(
+                "{who} got {text}, which is not JSON; send json.dumps({{...}})",
+                who=who,
+                text=repr(text),
+            )
+        ) from None
 
 
 def is_consumer_class(answer: object) -> bool:
@@ -73,28 +93,40 @@ def is_consumer_class(answer: object) -> bool:
 async def _find_shout_mistake(consumer: type) -> None:
     """Run the shout consumer with two sockets in one room; raise a Mistake if it goes wrong."""
     if not is_consumer_class(consumer):
-        raise Mistake("ShoutConsumer must be a class: class ShoutConsumer(WebsocketConsumer): ...")
+        raise Mistake(
+            _("ShoutConsumer must be a class: class ShoutConsumer(WebsocketConsumer): ...")
+        )
     # Any room route works, so a consumer that reads scope["url_route"] finds its room
     route = re_path(r"^ws/chat/(?P<room_name>[^/]+)/$", consumer.as_asgi())
     application = URLRouter([route])
     sender = communicator(application, "/ws/chat/shoutroom/", None)
     listener = communicator(application, "/ws/chat/shoutroom/", None)
+    the_sender = _("the sender")
     try:
-        for each, who in ((sender, "the sender"), (listener, "a second socket")):
+        for each, who in ((sender, the_sender), (listener, _("a second socket"))):
             if not await connected(each, who):
-                raise Mistake(f"{who} was refused; connect() must call self.accept()")
+                raise Mistake(_("{who} was refused; connect() must call self.accept()", who=who))
         await sender.send_json_to({"message": "hogehoge"})
-        reply = await received_json(sender, "the sender")
+        reply = await received_json(sender, the_sender)
         if not isinstance(reply, dict) or "message" not in reply:
-            raise Mistake(f'the sender got {reply!r}; send a JSON object {{"message": ...}}')
+            raise Mistake(
+                _(
+                    'the sender got {reply}; send a JSON object {{"message": ...}}',
+                    reply=repr(reply),
+                )
+            )
         if reply["message"] == "hogehoge":
-            raise Mistake("the message came back unchanged; upper-case it with .upper()")
+            raise Mistake(_("the message came back unchanged; upper-case it with .upper()"))
         if reply["message"] != "HOGEHOGE":
-            raise Mistake(f'expected {{"message": "HOGEHOGE"}}, the sender got {reply!r}')
+            raise Mistake(
+                _('expected {{"message": "HOGEHOGE"}}, the sender got {reply}', reply=repr(reply))
+            )
         if not await listener.receive_nothing(timeout=0.2):
             raise Mistake(
-                "another socket in the same room got the reply too: group_send reaches the "
-                "whole group; answer with self.send() to reach only the sender"
+                _(
+                    "another socket in the same room got the reply too: group_send reaches the "
+                    "whole group; answer with self.send() to reach only the sender"
+                )
             )
     finally:
         await close_all([sender, listener])
@@ -106,8 +138,8 @@ async def check_shout_consumer(consumer: type | None, must_pass: bool = False) -
         consumer,
         _find_shout_mistake,
         must_pass,
-        if_none="write the class ShoutConsumer",
-        well_done="Correct: HOGEHOGE went back to the sender, and nobody else heard it.",
+        if_none=_("write the class ShoutConsumer"),
+        well_done=_("Correct: HOGEHOGE went back to the sender, and nobody else heard it."),
     )
 
 
@@ -120,7 +152,10 @@ async def reaches_echo(each: WebsocketCommunicator, who: str) -> bool:
             raise
         found = str(mistake).rstrip(".")
         raise Mistake(
-            f"{found}; route path('ws/echo/', EchoConsumer.as_asgi()), no leading slash"
+            _(
+                "{found}; route path('ws/echo/', EchoConsumer.as_asgi()), no leading slash",
+                found=found,
+            )
         ) from mistake
 
 
@@ -128,35 +163,52 @@ async def _find_echo_mistake(application: Callable) -> None:
     """Try the echo application from the allowed page and from others; a Mistake if it fails."""
     if not callable(application):
         raise Mistake(
-            f"echo_application is a {type(application).__name__}, not an ASGI application"
+            _(
+                "echo_application is a {type_name}, not an ASGI application",
+                type_name=type(application).__name__,
+            )
         )
     if is_consumer_class(application):
-        raise Mistake("that is the consumer class: route EchoConsumer.as_asgi() with a URLRouter")
+        raise Mistake(
+            _("that is the consumer class: route EchoConsumer.as_asgi() with a URLRouter")
+        )
     friend = communicator(application, "/ws/echo/", ECHO_ORIGIN)
     strangers = {
         "http://evil.example": communicator(application, "/ws/echo/", "http://evil.example"),
-        "a client without an Origin header": communicator(application, "/ws/echo/", None),
+        _("a client without an Origin header"): communicator(application, "/ws/echo/", None),
     }
     try:
-        if not await reaches_echo(friend, "a page from " + ECHO_ORIGIN):
+        if not await reaches_echo(friend, _("a page from {origin}", origin=ECHO_ORIGIN)):
             raise Mistake(
-                f"a page from {ECHO_ORIGIN} was refused. AllowedHostsOriginValidator only "
-                f"knows settings.ALLOWED_HOSTS; use OriginValidator(app, ['{ECHO_ORIGIN}'])"
+                _(
+                    "a page from {origin} was refused. AllowedHostsOriginValidator only "
+                    "knows settings.ALLOWED_HOSTS; use OriginValidator(app, ['{origin}'])",
+                    origin=ECHO_ORIGIN,
+                )
             )
         await friend.send_to(text_data="hogehoge")
         try:
             echoed = await friend.receive_from(timeout=TIMEOUT)
         except TimeoutError:
             raise Mistake(
-                "the socket opened but nothing echoed; is /ws/echo/ routed to EchoConsumer?"
+                _("the socket opened but nothing echoed; is /ws/echo/ routed to EchoConsumer?")
             ) from None
         if echoed != "hogehoge":
-            raise Mistake(f"sent 'hogehoge', got {echoed!r} back; route /ws/echo/ to EchoConsumer")
+            raise Mistake(
+                _(
+                    "sent 'hogehoge', got {echoed} back; route /ws/echo/ to EchoConsumer",
+                    echoed=repr(echoed),
+                )
+            )
         for who, stranger in strangers.items():
             if await reaches_echo(stranger, who):
                 raise Mistake(
-                    f"{who} was let in; wrap the router in an OriginValidator that lists "
-                    f"only {ECHO_ORIGIN} ('*' lets every site in)"
+                    _(
+                        "{who} was let in; wrap the router in an OriginValidator that lists "
+                        "only {origin} ('*' lets every site in)",
+                        who=who,
+                        origin=ECHO_ORIGIN,
+                    )
                 )
     finally:
         await close_all([friend, *strangers.values()])
@@ -168,8 +220,11 @@ async def check_echo_application(application: Callable | None, must_pass: bool =
         application,
         _find_echo_mistake,
         must_pass,
-        if_none="build echo_application",
-        well_done=f"Correct: {ECHO_ORIGIN} gets its echo, other sites get a refusal (403).",
+        if_none=_("build echo_application"),
+        well_done=_(
+            "Correct: {origin} gets its echo, other sites get a refusal (403).",
+            origin=ECHO_ORIGIN,
+        ),
     )
 
 
@@ -177,30 +232,41 @@ async def _find_user_count_mistake(consumer: type) -> None:
     """Open one socket to the consumer and compare its count with the database's."""
     if not is_consumer_class(consumer):
         raise Mistake(
-            "UserCountConsumer must be a class: class UserCountConsumer(AsyncWebsocketConsumer)"
+            _("UserCountConsumer must be a class: class UserCountConsumer(AsyncWebsocketConsumer)")
         )
     if issubclass(consumer, SyncConsumer):
-        raise Mistake("this exercise is about async consumers: inherit from AsyncWebsocketConsumer")
+        raise Mistake(
+            _("this exercise is about async consumers: inherit from AsyncWebsocketConsumer")
+        )
     expected = await database_sync_to_async(get_user_model().objects.count)()
     socket = communicator(consumer.as_asgi(), "/ws/users/", None)
+    the_socket = _("the socket")
     try:
-        if not await connected(socket, "the socket"):
-            raise Mistake("the socket was refused; connect() must call await self.accept()")
-        frame = await received_json(socket, "the socket")
+        if not await connected(socket, the_socket):
+            raise Mistake(_("the socket was refused; connect() must call await self.accept()"))
+        frame = await received_json(socket, the_socket)
     except Mistake as mistake:
         if not isinstance(mistake.__cause__, SynchronousOnlyOperation):
             raise
         raise Mistake(
-            "the ORM refuses to run in the event loop (SynchronousOnlyOperation); "
-            "await database_sync_to_async(User.objects.count)() instead"
+            _(
+                "the ORM refuses to run in the event loop (SynchronousOnlyOperation); "
+                "await database_sync_to_async(User.objects.count)() instead"
+            )
         ) from mistake
     finally:
         await close_all([socket])
     if not isinstance(frame, dict) or "users" not in frame:
-        raise Mistake(f'the socket got {frame!r}; send a JSON object {{"users": N}}')
+        raise Mistake(
+            _('the socket got {frame}; send a JSON object {{"users": N}}', frame=repr(frame))
+        )
     if frame["users"] != expected:
         raise Mistake(
-            f"it says {frame['users']!r} users, the database has {expected}: ask the database"
+            _(
+                "it says {users} users, the database has {expected}: ask the database",
+                users=repr(frame["users"]),
+                expected=expected,
+            )
         )
 
 
@@ -210,6 +276,6 @@ async def check_user_count_consumer(consumer: type | None, must_pass: bool = Fal
         consumer,
         _find_user_count_mistake,
         must_pass,
-        if_none="write the class UserCountConsumer",
-        well_done="Correct: the query ran in a worker thread, the consumer stayed async.",
+        if_none=_("write the class UserCountConsumer"),
+        well_done=_("Correct: the query ran in a worker thread, the consumer stayed async."),
     )

@@ -8,6 +8,7 @@ import redis
 from websockets.exceptions import ConnectionClosed
 
 from ..checks import Mistake, Verdict, acheck_answer, check_answer
+from ..i18n import _
 
 
 async def _frames_until(websocket: Any, text: str, timeout: float) -> tuple[list[dict], str]:
@@ -37,27 +38,36 @@ async def check_lobby_announcement(
             return
         if outcome == "closed":
             raise Mistake(
-                "the lobby connection closed: the consumer failed on your event. It needs "
-                '"type": "chat.message" (handled by chat_message) and both "message" and '
-                '"time". Re-run the cell that opens `lobby`, then try again'
+                _(
+                    "the lobby connection closed: the consumer failed on your event. It needs "
+                    '"type": "chat.message" (handled by chat_message) and both "message" and '
+                    '"time". Re-run the cell that opens `lobby`, then try again'
+                )
             )
         if frames:
             got = [frame.get("message") for frame in frames]
             raise Mistake(
-                f"the lobby client received {got}, not {text!r}: check the event's 'message'"
+                _(
+                    "the lobby client received {got}, not {text}: check the event's 'message'",
+                    got=got,
+                    text=repr(text),
+                )
             )
         raise Mistake(
-            f"the lobby client received nothing within {timeout:g} s. Did you await "
-            "channel_layer.group_send(...) with the group name chat_lobby (not the room name, "
-            "not the Redis key)?"
+            _(
+                "the lobby client received nothing within {seconds} s. Did you await "
+                "channel_layer.group_send(...) with the group name chat_lobby (not the room "
+                "name, not the Redis key)?",
+                seconds=f"{timeout:g}",
+            )
         )
 
     return await acheck_answer(
         event,
         find_mistake,
         must_pass,
-        if_none="build the event dict and group_send it",
-        well_done=f"Correct: the lobby client received {text!r}.",
+        if_none=_("build the event dict and group_send it"),
+        well_done=_("Correct: the lobby client received {text}.", text=repr(text)),
     )
 
 
@@ -75,30 +85,37 @@ def check_group_members(
 
     def find_mistake(answer: object) -> None:
         if isinstance(answer, str | bytes):
-            raise Mistake("give the list of names, not one string")
+            raise Mistake(_("give the list of names, not one string"))
         names = list(answer)
         if any(isinstance(name, bytes) for name in names):
             raise Mistake(
-                "these are bytes: read them with the client r (decode_responses=True) "
-                "or .decode() them"
+                _(
+                    "these are bytes: read them with the client r (decode_responses=True) "
+                    "or .decode() them"
+                )
             )
         if any(isinstance(name, tuple) for name in names):
-            raise Mistake("these are (name, score) pairs: leave out withscores=True")
+            raise Mistake(_("these are (name, score) pairs: leave out withscores=True"))
         if len(names) != len(actual):
             raise Mistake(
-                f"the group has {len(actual)} names, your list {len(names)}: read the whole key"
+                _(
+                    "the group has {in_group} names, your list {in_list}: read the whole key",
+                    in_group=len(actual),
+                    in_list=len(names),
+                )
             )
         if set(names) != actual:
-            raise Mistake("these are not the names in the group of that room")
+            raise Mistake(_("these are not the names in the group of that room"))
 
     return check_answer(
         members,
         find_mistake,
         must_pass,
-        hint=(
-            f"list the keys asgi:group:*, find the one for room {room}, and ZRANGE it from 0 to -1"
+        hint=_(
+            "list the keys asgi:group:*, find the one for room {room}, and ZRANGE it from 0 to -1",
+            room=room,
         ),
-        well_done=f"Correct: {key} holds {len(actual)} channel names.",
+        well_done=_("Correct: {key} holds {count} channel names.", key=key, count=len(actual)),
     )
 
 
@@ -109,26 +126,29 @@ def check_kept_messages(kept: object, capacity: int, sent: int, must_pass: bool 
     def find_mistake(answer: object) -> None:
         numbers = list(answer)
         if not numbers:
-            raise Mistake("the list is empty: receive the messages waiting in the channel")
+            raise Mistake(_("the list is empty: receive the messages waiting in the channel"))
         newest = list(range(sent - len(numbers), sent))
         if numbers == newest and numbers != expected:
             raise Mistake(
-                "these are the newest messages: a full channel keeps the ones it already has"
+                _("these are the newest messages: a full channel keeps the ones it already has")
             )
         if len(numbers) > capacity:
-            raise Mistake(f"a channel of capacity {capacity} holds no more")
+            raise Mistake(_("a channel of capacity {capacity} holds no more", capacity=capacity))
         if numbers != expected:
-            raise Mistake(f"you received {numbers}")
+            raise Mistake(_("you received {numbers}", numbers=numbers))
 
     return check_answer(
         kept,
         find_mistake,
         must_pass,
-        hint=(
-            f"group_send {sent} numbered messages without receiving, then receive the waiting ones"
+        hint=_(
+            "group_send {sent} numbered messages without receiving, then receive the waiting ones",
+            sent=sent,
         ),
-        well_done=(
-            f"Correct: the first {capacity} stayed; the other {sent - capacity} were dropped "
-            "without an error."
+        well_done=_(
+            "Correct: the first {capacity} stayed; the other {dropped} were dropped "
+            "without an error.",
+            capacity=capacity,
+            dropped=sent - capacity,
         ),
     )

@@ -3,6 +3,7 @@
 from typing import Any
 
 from ..checks import Mistake, Verdict, check_answer
+from ..i18n import N_, _
 
 
 def history_page_size() -> int:
@@ -25,49 +26,83 @@ async def ids_after(room: str, after: int) -> list[int]:
 def _find_missed_ids_mistake(answer: object, expected: list[int], after: int) -> None:
     """Raise a Mistake saying what is wrong with answer as the list of ids above after."""
     if isinstance(answer, dict) and answer.get("type") == "history":
-        raise Mistake("this is a whole history frame: collect the ids of its messages (m['id'])")
+        raise Mistake(_("this is a whole history frame: collect the ids of its messages (m['id'])"))
     if isinstance(answer, str | bytes) or not hasattr(answer, "__iter__"):
         raise Mistake(
-            f"missed_ids is of type {type(answer).__name__}: make it a list of message ids"
+            _(
+                "missed_ids is of type {type_name}: make it a list of message ids",
+                type_name=type(answer).__name__,
+            )
         )
     ids = list(answer)
     if any(isinstance(item, dict) for item in ids):
-        raise Mistake("these are whole messages: keep only each message's 'id'")
+        raise Mistake(_("these are whole messages: keep only each message's 'id'"))
     if not all(isinstance(item, int) and not isinstance(item, bool) for item in ids):
-        raise Mistake("the list should hold ids, whole numbers such as 1234")
+        raise Mistake(_("the list should hold ids, whole numbers such as 1234"))
     if ids == expected:
         return
     if not ids:
-        raise Mistake(f"the list is empty; the room has {len(expected)} messages after {after}")
+        raise Mistake(
+            _(
+                "the list is empty; the room has {count} messages after {after}",
+                count=len(expected),
+                after=after,
+            )
+        )
     if after in ids:
         raise Mistake(
-            f"?after={after} means the ids above {after}: {after} itself is not one of them"
+            _(
+                "?after={after} means the ids above {after}: {after} itself is not one of them",
+                after=after,
+            )
         )
     if len(set(ids)) < len(ids):
         raise Mistake(
-            "some ids are there twice: ask for the next page after the last id of the page "
-            "you just read"
+            _(
+                "some ids are there twice: ask for the next page after the last id of the page "
+                "you just read"
+            )
         )
     if sorted(ids) == expected:
         raise Mistake(
-            "every id is there, but out of order: pages come oldest first, keep that order"
+            _("every id is there, but out of order: pages come oldest first, keep that order")
         )
     page_size = history_page_size()
     if ids == expected[: len(ids)] and len(ids) % page_size == 0:
         pages = len(ids) // page_size
+        pages_of = (
+            _("{pages} pages of {size}", pages=pages, size=page_size)
+            if pages > 1
+            else _("{pages} page of {size}", pages=pages, size=page_size)
+        )
         raise Mistake(
-            f"these are only the first {len(ids)} ids ({pages} page{'s' * (pages > 1)} of "
-            f'{page_size}), and the last page said "more": true. Send {{"type": "history", '
-            '"after": <its last id>} on the same socket and read the next history frame'
+            _(
+                'these are only the first {count} ids ({pages_of}), and the last page said "more": '
+                'true. Send {{"type": "history", "after": <its last id>}} on the same socket and '
+                "read the next history frame",
+                count=len(ids),
+                pages_of=pages_of,
+            )
         )
     missing = sorted(set(expected) - set(ids))
     extra = sorted(set(ids) - set(expected))
-    details = [f"{len(ids)} ids, the room has {len(expected)} after {after}"]
+    details = _(
+        "{count} ids, the room has {in_room} after {after}",
+        count=len(ids),
+        in_room=len(expected),
+        after=after,
+    )
     if missing:
-        details.append(f"missing {missing[:3]}{' …' if len(missing) > 3 else ''}")
+        more = " …" if len(missing) > 3 else ""
+        details = _("{details}; missing {ids}", details=details, ids=f"{missing[:3]}{more}")
     if extra:
-        details.append(f"not in the room after {after}: {extra[:3]}")
-    raise Mistake("; ".join(details))
+        details = _(
+            "{details}; not in the room after {after}: {ids}",
+            details=details,
+            after=after,
+            ids=extra[:3],
+        )
+    raise Mistake(details)
 
 
 async def check_missed_ids(
@@ -76,13 +111,23 @@ async def check_missed_ids(
     """Exercise 06.1: every id above after in the room, each once, oldest first (all pages)."""
     expected = await ids_after(room, after)
     pages = max(1, -(-len(expected) // history_page_size()))
-    in_pages = f"in {pages} page{'s' * (pages > 1)}"
+    in_pages = (
+        _("in {pages} pages", pages=pages) if pages > 1 else _("in {pages} page", pages=pages)
+    )
     return check_answer(
         missed_ids,
         lambda ids: _find_missed_ids_mistake(ids, expected, after),
         must_pass,
-        if_none=f"connect with ?after={after}, read history frames until one says more: false",
-        well_done=f"Correct: all {len(expected)} ids after {after}, {in_pages}, each once.",
+        if_none=_(
+            "connect with ?after={after}, read history frames until one says more: false",
+            after=after,
+        ),
+        well_done=_(
+            "Correct: all {count} ids after {after}, {in_pages}, each once.",
+            count=len(expected),
+            after=after,
+            in_pages=in_pages,
+        ),
     )
 
 
@@ -105,12 +150,12 @@ def history_frame(ids: list[int], room: str = "demoroom") -> dict:
 
 # (what the page shows, the ids in the history frame, what it shows afterwards, the case)
 MERGE_CASES = [
-    ([1, 2, 3], [4, 5], [1, 2, 3, 4, 5], "new messages only"),
-    ([1, 2, 3, 4], [3, 4, 5, 6], [1, 2, 3, 4, 5, 6], "a history that overlaps the page"),
-    ([1, 2], [1, 2], [1, 2], "nothing new"),
-    ([], [7, 8], [7, 8], "an empty page"),
-    ([1, 2], [], [1, 2], "an empty history"),
-    ([10, 14], [14, 20, 31], [10, 14, 20, 31], "ids with gaps (other rooms use ids too)"),
+    ([1, 2, 3], [4, 5], [1, 2, 3, 4, 5], N_("new messages only")),
+    ([1, 2, 3, 4], [3, 4, 5, 6], [1, 2, 3, 4, 5, 6], N_("a history that overlaps the page")),
+    ([1, 2], [1, 2], [1, 2], N_("nothing new")),
+    ([], [7, 8], [7, 8], N_("an empty page")),
+    ([1, 2], [], [1, 2], N_("an empty history")),
+    ([10, 14], [14, 20, 31], [10, 14, 20, 31], N_("ids with gaps (other rooms use ids too)")),
 ]
 
 
@@ -118,22 +163,31 @@ def _find_merge_mistake(function: object) -> None:
     """Raise a Mistake saying what is wrong with function(shown_ids, frame) as a page's next ids."""
     if not callable(function):
         raise Mistake(
-            f"merge_history is of type {type(function).__name__}: define a function with def and "
-            "assign the function itself (no parentheses)"
+            _(
+                "merge_history is of type {type_name}: define a function with def and "
+                "assign the function itself (no parentheses)",
+                type_name=type(function).__name__,
+            )
         )
     for shown, incoming, expected, case in MERGE_CASES:
         answer = function(list(shown), history_frame(incoming))
         if answer is None:
-            raise Mistake("it returned None: return the list of ids the page shows afterwards")
+            raise Mistake(_("it returned None: return the list of ids the page shows afterwards"))
         if answer == expected:
             continue
         answer = list(answer)
         if any(isinstance(item, dict) for item in answer):
-            raise Mistake("it returned messages: return their ids")
-        returned = f"for {case}, shown {shown} and a history of {incoming}, it returned {answer}"
+            raise Mistake(_("it returned messages: return their ids"))
+        returned = _(
+            "for {case}, shown {shown} and a history of {incoming}, it returned {answer}",
+            case=_(case),
+            shown=shown,
+            incoming=incoming,
+            answer=answer,
+        )
         if len(set(answer)) < len(answer):
-            raise Mistake(f"{returned}: an id is there twice")
-        raise Mistake(f"{returned}, not {expected}")
+            raise Mistake(_("{returned}: an id is there twice", returned=returned))
+        raise Mistake(_("{returned}, not {expected}", returned=returned, expected=expected))
 
 
 def check_merge_history(function: object, must_pass: bool = False) -> Verdict:
@@ -142,30 +196,45 @@ def check_merge_history(function: object, must_pass: bool = False) -> Verdict:
         function,
         _find_merge_mistake,
         must_pass,
-        if_none="define merge_history(shown_ids, frame)",
-        well_done=f"Correct: all {len(MERGE_CASES)} cases, overlaps included.",
+        if_none=_("define merge_history(shown_ids, frame)"),
+        well_done=_("Correct: all {count} cases, overlaps included.", count=len(MERGE_CASES)),
     )
 
 
 def _find_present_mistake(answer: object, users: list[str]) -> None:
     """Raise a Mistake saying what is wrong with answer as the people a presence frame lists."""
     if isinstance(answer, str | bytes) or not hasattr(answer, "__iter__"):
-        raise Mistake(f"present is of type {type(answer).__name__}: make it a list of names")
+        raise Mistake(
+            _(
+                "present is of type {type_name}: make it a list of names",
+                type_name=type(answer).__name__,
+            )
+        )
     names = list(answer)
     if any(isinstance(name, tuple | list) for name in names):
-        raise Mistake("these are (entry, score) pairs: leave out withscores=True")
+        raise Mistake(_("these are (entry, score) pairs: leave out withscores=True"))
     if any(isinstance(name, bytes) for name in names):
-        raise Mistake("these are bytes: use the client r (decode_responses=True) or .decode() them")
+        raise Mistake(
+            _("these are bytes: use the client r (decode_responses=True) or .decode() them")
+        )
     if not all(isinstance(name, str) for name in names):
-        raise Mistake("the list should hold names, such as 'alice'")
+        raise Mistake(_("the list should hold names, such as 'alice'"))
     if any(name.startswith("[") for name in names):
-        raise Mistake('these are whole entries: each is JSON ["name", "channel"]: json.loads() it')
+        raise Mistake(
+            _('these are whole entries: each is JSON ["name", "channel"]: json.loads() it')
+        )
     if sorted(set(names)) == sorted(users) and len(names) > len(set(names)):
         raise Mistake(
-            "a name is there twice: someone with two tabs is one person, list each name once"
+            _("a name is there twice: someone with two tabs is one person, list each name once")
         )
     if sorted(names) != sorted(users):
-        raise Mistake(f"the presence frame lists {users}, your list is {sorted(names)}")
+        raise Mistake(
+            _(
+                "the presence frame lists {users}, your list is {names}",
+                users=users,
+                names=sorted(names),
+            )
+        )
 
 
 def check_present_users(
@@ -177,6 +246,6 @@ def check_present_users(
         present,
         lambda names: _find_present_mistake(names, users),
         must_pass,
-        if_none="ZRANGE the room's presence key and read the names",
-        well_done=f"Correct: {', '.join(users)}, as the presence frame says.",
+        if_none=_("ZRANGE the room's presence key and read the names"),
+        well_done=_("Correct: {names}, as the presence frame says.", names=", ".join(users)),
     )

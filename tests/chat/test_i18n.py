@@ -55,7 +55,7 @@ class TestAcceptLanguage:
     @pytest.mark.parametrize(
         ("path", "texts"),
         [
-            ("/chat/", ["チャットルーム", "どのチャットルームに入りますか？", 'value="入室"']),
+            ("/chat/", ["チャットの部屋", "どの部屋に入りますか？", 'value="入室"']),
             (ROOM, ["参加中", 'placeholder="メッセージを入力"', 'value="送信"', "接続しています…"]),
             ("/accounts/login/", ["<h1>ログイン</h1>", "ゲストとしてチャット"]),
             ("/accounts/signup/", ["<h1>アカウント登録</h1>", "ゲストとしてチャット"]),
@@ -88,7 +88,7 @@ class TestAcceptLanguage:
         """The room-name rules (chat/rooms.py) speak the page's language."""
         html = in_japanese(client, "/chat/?room=a/b")
         error = re.search(r'<p id="room-name-error"[^>]*>(.*?)</p>', html, re.S)
-        assert unescape(error.group(1)).strip() == "ルーム名に「/」は使えません。"
+        assert unescape(error.group(1)).strip() == "部屋の名前に「/」は使えません。"
 
     def test_a_missing_page_is_in_japanese(self, client):
         """A room name no room can have is a 404: the chat's own page, in Japanese."""

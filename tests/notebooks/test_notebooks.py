@@ -86,9 +86,11 @@ def kill_all(processes: list[psutil.Process]) -> None:
             process.kill()
 
 
-def open_room(url: str) -> str:
-    """The page at url, which must answer 200 with a chat room (the blog's element ids)."""
-    with urllib.request.urlopen(url, timeout=10) as response:
+def open_room(url: str, language: str = "en") -> str:
+    """The page at url, asked for in language as a browser set to it asks, which must answer
+    200 with a chat room (the blog's element ids)."""
+    request = urllib.request.Request(url, headers={"Accept-Language": language})
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200, f"{url} answered {response.status}"
         page = response.read().decode()
     for element in ('id="chat-log"', 'id="chat-message-input"', 'id="chat-message-submit"'):
@@ -124,19 +126,24 @@ async def two_windows_share_hogehoge(url: str) -> None:
 
 
 class PrintedLinks:
-    """After each cell: open every browser link it printed, while its server still runs."""
+    """After each cell: open every browser link it printed, while its server still runs.
+    The Japanese edition's links to the finished chat open its pages in Japanese (02's is the
+    page the learner wrote, in no language but the blog's)."""
 
-    def __init__(self, notebook: str) -> None:
+    def __init__(self, notebook: str, language: str = "en") -> None:
         self.notebook = notebook
+        self.language = language
         self.opened: list[str] = []
 
     async def __call__(self, cell, cell_index: int, execute_reply) -> None:
         for output in cell.get("outputs", []):
             shown = output.get("data", {}).get("text/html", "")
             for url in map(html.unescape, BROWSER_LINK.findall(shown)):
-                await asyncio.to_thread(open_room, url)
+                page = await asyncio.to_thread(open_room, url, self.language)
                 if self.notebook == BLOG_ENDING:
                     await two_windows_share_hogehoge(url)
+                else:
+                    assert f'<html lang="{self.language}">' in page, f"{url} not in {self.language}"
                 self.opened.append(url)
 
 
@@ -156,7 +163,7 @@ def run_notebook(path: Path, run_id: str, folder: Path, links: PrintedLinks | No
 def test_runs_twice_and_cleans_up(path, tmp_path, run_times):
     """Run All works twice in a row, and no server a notebook started outlives its kernel.
     On the first run, every link printed for the learner's browser opens a room."""
-    links = PrintedLinks(path.stem)
+    links = PrintedLinks(path.stem, language="ja" if path.parent.name == "ja" else "en")
     if path.stem == BLOG_ENDING:
         require_chromium()
     for attempt in (1, 2):

@@ -8,15 +8,12 @@ import re
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COUNT_SOCKETS,
     TIMEOUT_MS,
     messages,
-    require_chromium,
     save_unheard,
     say_in_page,
     write_lock_held,
@@ -28,16 +25,6 @@ pytestmark = pytest.mark.browser
 # How long a page may take to connect, or a message to arrive
 # A restarted server is found by the page's own backoff (0.5 s, 1 s, 2 s … with jitter)
 RECONNECT_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module; tests open their own contexts in it."""
-    require_chromium()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def room_path(room: str) -> str:

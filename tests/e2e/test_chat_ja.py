@@ -6,14 +6,10 @@ never its pixels.
 """
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    TIMEOUT_MS,
     messages,
-    require_chromium,
     say_in_page,
 )
 
@@ -22,30 +18,10 @@ pytestmark = pytest.mark.browser
 ROOM_PATH = "/chat/demoroom/"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module; tests open their own contexts in it."""
-    require_chromium()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def japanese_context(browser):
+def japanese_context(new_context):
     """Make fresh contexts (one per user) of a browser set to Japanese; closed after the test."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(locale="ja-JP")
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
+    return lambda: new_context(locale="ja-JP")
 
 
 def open_room(context, server) -> Page:

@@ -10,6 +10,7 @@ import grp
 import os
 import pwd
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -27,6 +28,11 @@ TEMPLATE = REPO_DIR / "deploy" / "nginx" / "chat.conf.template"
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 # The chat's own limit on a request body: CHAT_MAX_REQUEST_BODY's default in settings.py
 MAX_REQUEST_BODY = 1024 * 1024
+# Connections nginx holds at once, a client's and a worker's for each socket: 2,048 sockets,
+# twice the load benchmark's thousand clients; and the files it opens besides (logs, its
+# listening socket, temporary files)
+MAX_CONNECTIONS = 4096
+SPARE_FILES = 64
 # One field of an access-log line: name=value or name="value" (log_format chat)
 LOG_FIELD = re.compile(r'(\w+)=("[^"]*"|\S*)')
 
@@ -37,11 +43,12 @@ NO_NGINX = "no nginx: install it with `make nginx` (Debian's package), or set NG
 MAIN_CONFIG = """\
 # Written by workbook/nginx.py for a run on this machine: nginx writes only in this folder
 {user}worker_processes 1;
+worker_rlimit_nofile {files};
 pid {folder}/nginx.pid;
 error_log {folder}/error.log notice;
 
 events {{
-    worker_connections 4096;
+    worker_connections {connections};
 }}
 
 http {{
@@ -178,7 +185,15 @@ class NginxServer:
         (self.folder / "chat.conf").write_text(chat)
         source = f"    proxy_bind {self.source};\n" if self.source else ""
         types = mime_types(self.binary)
-        main = MAIN_CONFIG.format(folder=self.folder, user=user_line(), types=types, source=source)
+        files = open_files_limit()
+        main = MAIN_CONFIG.format(
+            folder=self.folder,
+            user=user_line(),
+            files=files,
+            connections=files - SPARE_FILES,
+            types=types,
+            source=source,
+        )
         self.config_path.write_text(main)
 
     def start(self, timeout: float = 10.0) -> "NginxServer":
@@ -230,6 +245,14 @@ class NginxServer:
 
     def __repr__(self) -> str:
         return f"<nginx on {self.host}:{self.port} for {', '.join(self.workers)}>"
+
+
+def open_files_limit() -> int:
+    """The files nginx's worker may open: enough for MAX_CONNECTIONS, or the hard limit if
+    lower (a user may raise the soft limit, often 1024, up to it without root)."""
+    wanted = MAX_CONNECTIONS + SPARE_FILES
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
 
 
 def user_line() -> str:

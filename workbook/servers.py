@@ -42,9 +42,12 @@ class BackgroundServer:
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
         name: str = "server",
+        host: str = HOST,
     ) -> None:
         self.command = list(command)
         self.port = port
+        # The loopback address it listens on: 127.0.0.1, or another "host" of a local cluster
+        self.host = host
         self.cwd = cwd
         self.env = dict(env) if env is not None else None
         self.name = name
@@ -54,14 +57,14 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
     def start(self, timeout: float = 30.0) -> "BackgroundServer":
-        if is_listening(self.port):
+        if is_listening(self.port, self.host):
             # Another program would answer in its place: the wait below would pass at once
             raise RuntimeError(
                 _(
@@ -93,7 +96,7 @@ class BackgroundServer:
 
     def _wait_until_listening(self, timeout: float) -> None:
         try:
-            wait_for_port(self.port, timeout)
+            wait_for_port(self.port, timeout, self.host)
         except TimeoutError:
             message = _("{name} did not start:\n{log}", name=self.name, log=self.log())
             raise RuntimeError(message) from None
@@ -169,7 +172,7 @@ class BackgroundServer:
         state = "running" if self.is_running() else "stopped"
         # No URL: JupyterLab would make it a link to "/", a page nobody is meant to open
         # (browser_link() gives the links to open)
-        return f"<{self.name} on {HOST}:{self.port} pid={self.pid} {state}>"
+        return f"<{self.name} on {self.host}:{self.port} pid={self.pid} {state}>"
 
 
 @atexit.register
@@ -206,6 +209,8 @@ class ServerSpec:
     env: Mapping[str, str] = field(repr=False)
     # Create the Django project's tables first (manage.py migrate in cwd)
     migrate: bool = False
+    # The loopback address it listens on
+    host: str = HOST
 
     @property
     def command_line(self) -> str:
@@ -225,7 +230,9 @@ class ServerSpec:
     def prepare(self) -> BackgroundServer:
         """The server, ready to start: its project's tables made if it migrates."""
         self.create_tables()
-        return BackgroundServer(self.command, self.port, cwd=self.cwd, env=self.env, name=self.name)
+        return BackgroundServer(
+            self.command, self.port, cwd=self.cwd, env=self.env, name=self.name, host=self.host
+        )
 
     def start(self, timeout: float = 30.0) -> BackgroundServer:
         """Start the server in the background; return once it listens."""
@@ -264,34 +271,34 @@ def hide_password(value: str) -> str:
 CHAT_DAPHNE = "chatproject.bounded_daphne"
 
 
-def daphne_command(application: str, port: int) -> list[str]:
+def daphne_command(application: str, port: int, host: str = HOST) -> list[str]:
     """daphne runs the same as `daphne -b 127.0.0.1 -p PORT chatproject.asgi:application`
     in cwd. The chat's application runs under the chat's daphne (`python -m
     chatproject.bounded_daphne`, the same arguments), any other project's under daphne itself."""
     module = CHAT_DAPHNE if application.startswith("chatproject.") else "daphne"
-    return [sys.executable, "-m", module, "-b", HOST, "-p", str(port), application]
+    return [sys.executable, "-m", module, "-b", host, "-p", str(port), application]
 
 
-def uvicorn_command(application: str, port: int) -> list[str]:
+def uvicorn_command(application: str, port: int, host: str = HOST) -> list[str]:
     """uvicorn runs with uvloop's event loop, the sans-I/O `websockets` protocol, and no
     per-message deflate (daphne never offers it either; it costs CPU on every frame).
     Channels has no lifespan handler, so lifespan is off. uvicorn imports the application
     before it listens, so an open port means a loaded project."""
     websocket = ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
-    command = [sys.executable, "-m", "uvicorn", "--host", HOST, "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port)]
     return [*command, "--loop", "uvloop", *websocket, "--lifespan", "off", application]
 
 
-def runserver_command(application: str, port: int) -> list[str]:
+def runserver_command(application: str, port: int, host: str = HOST) -> list[str]:
     """runserver runs as `python manage.py runserver 127.0.0.1:PORT` in cwd. With daphne in
     INSTALLED_APPS this is daphne's development server: it reloads on code changes and logs
     every WebSocket step (HANDSHAKING, CONNECT, ...) when DEBUG is on. It serves the
     application its settings name (ASGI_APPLICATION)."""
-    return [sys.executable, "manage.py", "runserver", f"{HOST}:{port}"]
+    return [sys.executable, "manage.py", "runserver", f"{host}:{port}"]
 
 
 # The programs that serve a Django project, each with the one place its command is written
-SERVER_COMMANDS: dict[str, Callable[[str, int], list[str]]] = {
+SERVER_COMMANDS: dict[str, Callable[[str, int, str], list[str]]] = {
     "daphne": daphne_command,
     "uvicorn": uvicorn_command,
     "runserver": runserver_command,
@@ -308,6 +315,7 @@ def project_server(
     settings: str = CHAT_SETTINGS,
     migrate: bool | None = None,
     database: Path | None = NOTEBOOK_CHAT_DATABASE,
+    host: str = HOST,
 ) -> ServerSpec:
     """A Django project (the chat by default) served by program on 127.0.0.1 and port (a
     free one by default), in cwd.
@@ -317,7 +325,9 @@ def project_server(
     chat's tables are created before it starts (`manage.py migrate`) unless migrate is
     False; another project's only if migrate is True. The chat keeps its messages in
     database (the notebooks' own SQLite file by default; None for the settings' default,
-    chatproject/db.sqlite3), unless DJANGO_SQLITE_PATH or DATABASE_URL says otherwise.
+    chatproject/db.sqlite3), unless DJANGO_SQLITE_PATH or DATABASE_URL says otherwise. host:
+    another loopback address to listen on (127.0.0.2: a second "host" of a cluster on this
+    machine).
     """
     port = port or free_port()
     # Behind Jupyter's proxy (Docker, JupyterHub, Binder) the chat learns its prefix there;
@@ -327,11 +337,11 @@ def project_server(
     # other projects (the notebooks' own) migrate when their notebook says so
     if migrate is None:
         migrate = Path(cwd) == CHATPROJECT_DIR
-    command = tuple(SERVER_COMMANDS[program](application, port))
+    command = tuple(SERVER_COMMANDS[program](application, port, host))
     environment = chat_environment(redis_url, **extra)
     if database and Path(cwd) == CHATPROJECT_DIR:
         use_database(environment, database)
-    return ServerSpec(program, command, port, Path(cwd), environment, migrate)
+    return ServerSpec(program, command, port, Path(cwd), environment, migrate, host)
 
 
 def use_database(environment: MutableMapping[str, str], database: Path) -> None:

@@ -387,6 +387,10 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Where `manage.py collectstatic` gathers the CSS and JavaScript for a front server to serve
+# (nginx: deploy/nginx/chat.conf.template); with debug off, daphne serves none of them.
+# DJANGO_STATIC_ROOT names the folder; by default it is build/static, git-ignored with build/
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR.parent / "build" / "static"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Behind Jupyter's proxy (Binder, JupyterHub, the Docker lab) the browser opens the chat at

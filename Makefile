@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 SITE_STAMP := $(VENV)/.site-installed
 
-.PHONY: help setup messages check-env lab lab-ja test lint format chat bench redis stop browser postgres gettext cjk-font site clean
+.PHONY: help setup messages check-env lab lab-ja test lint format chat bench redis stop browser postgres nginx gettext cjk-font site clean
 
 help:
 	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
@@ -76,6 +76,10 @@ lab-ja: setup
 browser:
 	@bash scripts/ensure-chromium
 
+# nginx, in front of the chat's workers: the tests through it (and the cluster on this machine)
+nginx:
+	@bash scripts/ensure-nginx
+
 # GNU gettext, for make messages and the test that the chat's catalogs match its code
 gettext:
 	@bash scripts/ensure-gettext
@@ -95,7 +99,7 @@ lint: setup
 
 # The site shows the outputs of the notebooks' run in pytest (build/executed/), so it comes
 # after it and runs no notebook again; a run narrowed with PYTEST_ARGS leaves it out
-test: setup browser postgres gettext cjk-font lint
+test: setup browser postgres nginx gettext cjk-font lint
 	@echo "==> pytest (the tests start their own Redis, PostgreSQL and daphne processes on free ports)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory site; \

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -95,23 +96,33 @@ class RedisServer:
     """A redis-server process of our own, on 127.0.0.1 and a free port.
 
     Use it as a context manager, or call start() and stop(). Loopback only, no
-    persistence: it exists for one workshop or one test run.
+    persistence: it exists for one workshop or one test run. Another loopback address
+    (host="127.0.0.2", with a port free there) and more of redis-server's options
+    (options=["--replicaof", "127.0.0.1", "6379"]) make it one of a group (sentinel.py).
     """
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int | None = None,
+        host: str = HOST,
+        options: Sequence[str] = (),
+    ) -> None:
         self.directory = Path(directory)
+        self.host = host
         self.port = port or free_port()
+        self.options = list(options)
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def command(self, binary: str, daemonize: bool = False) -> list[str]:
         # "--save ''" and no AOF: nothing to write to disk, nothing to clean up
         return [
             binary,
-            "--bind", HOST,
+            "--bind", self.host,
             "--port", str(self.port),
             "--dir", str(self.directory),
             "--logfile", str(self.directory / "redis.log"),
@@ -119,6 +130,7 @@ class RedisServer:
             "--save", "",
             "--appendonly", "no",
             "--daemonize", "yes" if daemonize else "no",
+            *self.options,
         ]  # fmt: skip
 
     def start(self, daemonize: bool = False, timeout: float = 10.0) -> "RedisServer":

@@ -15,15 +15,17 @@ import atexit
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import redis
+import redis.sentinel
 
 from .i18n import N_, _
-from .paths import REDIS_STATE_DIR
+from .paths import CHATPROJECT_DIR, REDIS_STATE_DIR
 from .ports import HOST, free_port
 
 DEFAULT_LOCAL_URL = f"redis://{HOST}:6379/0"
@@ -55,9 +57,26 @@ class RedisUnavailable(RuntimeError):
     """No usable Redis; the message says what to do about it."""
 
 
+def client_for(url: str, timeout: float) -> redis.Redis:
+    """A client of the Redis at url. For redis+sentinel://…, of the primary its Sentinels
+    name, read as the chat reads it (chatproject/chatproject/sentinel.py)."""
+    options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if not url.lower().startswith("redis+sentinel://"):
+        return redis.Redis.from_url(url, **options)
+    if str(CHATPROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(CHATPROJECT_DIR))
+    from chatproject.sentinel import parse_sentinel_url
+
+    parsed = parse_sentinel_url(url)
+    sentinel = redis.sentinel.Sentinel(
+        parsed.sentinels, sentinel_kwargs={**options, **parsed.sentinel_credentials}
+    )
+    return sentinel.master_for(parsed.master_name, db=parsed.db, **parsed.credentials, **options)
+
+
 def server_version(url: str, timeout: float = 1.0) -> tuple[int, ...] | None:
     """The version of the Redis answering at url, or None if nothing answers."""
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    client = client_for(url, timeout)
     try:
         version = client.info("server")["redis_version"]
     except (redis.ConnectionError, redis.TimeoutError, OSError):

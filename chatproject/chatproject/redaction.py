@@ -1,9 +1,10 @@
 """Passwords inside URLs (REDIS_URL, DATABASE_URL) never reach an error page.
 
 Django's debug pages hide settings whose names sound secret (KEY, PASS, TOKEN …), but
-REDIS_URL and DATABASE_URL carry their password inside the value. The filter here blanks
-the password of every URL in the settings and in a traceback's variables, and keeps the
-rest (scheme, host, port), which is what someone reading the error needs.
+REDIS_URL and DATABASE_URL carry their password inside the value: after the user name, or
+as a query option (redis-py's ?password=, a Sentinel URL's ?sentinel_password=). The filter
+here blanks the password of every URL in the settings and in a traceback's variables, and
+keeps the rest (scheme, hosts, port), which is what someone reading the error needs.
 """
 
 import re
@@ -12,11 +13,14 @@ from django.views.debug import SafeExceptionReporterFilter
 
 # scheme://user:password@ — the password ends at the last "@" before the host
 _URL_PASSWORD = re.compile(r"(?P<start>\b[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^\s/?#]*@", re.I)
+# ?password=… or &sentinel_password=… in a URL's query
+_QUERY_PASSWORD = re.compile(r"(?P<start>[?&][a-z_]*password=)[^&#\s]*", re.I)
 
 
 def without_passwords(text: str) -> str:
     """text with the password of every URL in it replaced by ***."""
-    return _URL_PASSWORD.sub(r"\g<start>***@", text)
+    text = _URL_PASSWORD.sub(r"\g<start>***@", text)
+    return _QUERY_PASSWORD.sub(r"\g<start>***", text)
 
 
 def cleansed(value):

@@ -19,6 +19,7 @@ from redis.driver_info import DriverInfo
 
 from chatproject.checkout_key import checkout_secret_key
 from chatproject.environment import env_flag, env_list
+from chatproject.sentinel import redis_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -180,7 +181,10 @@ CHAT_DATABASE_READERS = 4
 CHAT_DATABASE_WRITERS = 4 if DATABASE_URL else 1
 
 # The channel layer carries group_send between consumers. With Redis, consumers in any
-# number of server processes share rooms; without it, only one process can chat.
+# number of server processes share rooms; without it, only one process can chat. One
+# server (redis://host:6379/0, rediss://, unix://), or a primary that Sentinels watch and
+# replace when it fails: redis+sentinel://host1:26379,host2:26379,host3:26379/mymaster/0
+# (chatproject/sentinel.py)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # With Redis, CHAT_CHANNEL_LAYER picks the layer (the load benchmark compares them):
@@ -201,8 +205,10 @@ if CHAT_CHANNEL_LAYER not in (*redis_backends, "memory"):
 
 # The chat's one Redis connection, for the channel layer and presence alike (None: the chat
 # uses no Redis). It is a host as channels_redis takes it: the layer makes its connection
-# pool from it, and presence a smaller pool of the same connections (chat/presence.py); the
-# keys but "address" go to redis-py.
+# pool from it, and presence a smaller pool of the same connections (chat/presence.py).
+# For one server it is {"address": REDIS_URL, …}; through Sentinel, the Sentinels'
+# addresses, the master's name and what to tell the Sentinels ("sentinel_kwargs"). The
+# other keys go to redis-py's connections to the Redis server.
 #
 # How many connections, per process and event loop, is one decision for both. Each command
 # in flight holds a connection, and a thousand sockets joining or leaving at once send a
@@ -241,9 +247,13 @@ CHAT_REDIS_PRESENCE_CONNECTIONS = 100
 # (its process died) is gone two minutes after its last message.
 CHAT_LAYER_QUEUES = {"capacity": 1000, "expiry": 120}
 
+# A Sentinel answers "where is the primary?" from memory. One that has not answered within
+# this many seconds is down or cut off, and the next one is asked: three Sentinels, of which
+# two are lost, still name the primary within 4 s.
+CHAT_SENTINEL_SECONDS = 2
+
 if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
-    CHAT_REDIS = {
-        "address": REDIS_URL,
+    redis_options = {
         # redis-py 8 gives up on a reply after 5 s by default: the very time
         # RedisChannelLayer's receive() waits at Redis (BZPOPMIN) for a message, so idle
         # consumers would fail every few seconds. A server too busy to read a reply for a
@@ -261,6 +271,15 @@ if REDIS_URL and CHAT_CHANNEL_LAYER in redis_backends:
         # once here, for all of them.
         "driver_info": DriverInfo(),
     }
+    sentinel_options = {
+        "socket_timeout": CHAT_SENTINEL_SECONDS,
+        "socket_connect_timeout": CHAT_SENTINEL_SECONDS,
+    }
+    try:
+        CHAT_REDIS = redis_host(REDIS_URL, redis_options, sentinel_options)
+    except ValueError as error:
+        # The message never quotes the URL: it may hold a password
+        raise ImproperlyConfigured(f"REDIS_URL: {error}") from None
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": redis_backends[CHAT_CHANNEL_LAYER],

@@ -8,17 +8,26 @@ does, loses nothing and sees nothing twice while each worker in turn is drained 
 """
 
 import asyncio
+import contextlib
+import itertools
 import os
+import random
 import re
+import shutil
 import signal
 import socket
 import time
+import urllib.request
 
 import pytest
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chat import frames
 from chatproject.drain import RESTART_REASON
-from workbook.chat_client import join, next_frame, say
+from tests.e2e.test_nginx import NGINX_SOURCE, address, require_nginx, worker_environment
+from workbook import start_daphne
+from workbook.chat_client import RECEIVE_TIMEOUT, GapFreeReader, join, next_frame, say
+from workbook.nginx import NginxServer, collect_static
 from workbook.paths import CHATPROJECT_DIR
 from workbook.ports import is_listening
 
@@ -206,3 +215,177 @@ def test_a_second_sigterm_stops_at_once(start_chat_server):
         connection.close()
     assert time.monotonic() - started < DRAIN_SECONDS
     assert "SIGTERM during the drain: stopping without waiting" in server.log()
+
+
+# The rolling restart: two workers, as if on two hosts, behind nginx
+WORKER_HOSTS = ("127.0.0.2", "127.0.0.3")
+# The sender's pace, about the room page's fastest typist (the chat allows 5 a second)
+SEND_INTERVAL = 0.2
+# What the page waits at most before reconnecting after 1012 (room.js RESTART_SPREAD_MS)
+RESTART_SPREAD = 1.0
+# nginx takes a worker it could not reach out of turn for fail_timeout (10 s by default)
+BACK_IN_TURN_TIMEOUT = 15
+# The whole scenario, so that a test that cannot finish fails instead of hanging
+SCENARIO_TIMEOUT = 60
+
+
+class PageLikeClient:
+    """A client of the room through nginx that does what the room page does when its worker
+    restarts: on 1012 it reconnects after a random moment under a second with
+    ``?after_seq=`` the last seq it read, and it reads the room in seq order, gaps filled."""
+
+    def __init__(self, nginx: NginxServer) -> None:
+        self.nginx = nginx
+        self.last_seq = 0
+        self.websocket = None
+        self.read: list[str] = []
+        self.close_codes: list[int | None] = []
+
+    async def connect(self) -> None:
+        while True:
+            try:
+                self.websocket = await join(self.nginx, ROOM, f"after_seq={self.last_seq}")
+                break
+            except (OSError, InvalidHandshake):
+                # No worker took it this moment (nginx had none in turn): again, shortly
+                await asyncio.sleep(SEND_INTERVAL)
+        self.reader = GapFreeReader(self.websocket, self.last_seq)
+
+    async def read_all_along(self) -> None:
+        while True:
+            try:
+                message = await self.reader.next_message(timeout=SCENARIO_TIMEOUT)
+            except ConnectionClosed as closed:
+                self.close_codes.append(closed.rcvd.code if closed.rcvd else None)
+                await asyncio.sleep(random.random() * RESTART_SPREAD)
+                await self.connect()
+                continue
+            self.last_seq = message["seq"]
+            self.read.append(message["message"])
+
+    async def say(self, text: str) -> None:
+        """Send text once; if the socket is closing, on the next one (it never left)."""
+        while True:
+            websocket = self.websocket
+            try:
+                await say(websocket, text)
+                return
+            except ConnectionClosed:
+                while self.websocket is websocket:
+                    await asyncio.sleep(0.02)
+
+
+async def read_up_to(client: PageLikeClient, count: int) -> None:
+    """Return once client has read count messages."""
+    while len(client.read) < count:
+        await asyncio.sleep(0.02)
+
+
+def in_turn(nginx: NginxServer, worker, probes: itertools.count) -> bool:
+    """Whether nginx gives a request to worker again (it takes one it could not reach out
+    of turn for a while); one page asked through nginx."""
+    request = f"/chat/?probe={next(probes)}"
+    with urllib.request.urlopen(f"{nginx.url}{request}", timeout=5) as answer:
+        assert answer.status == 200
+    entry = nginx.wait_for_access(request=f"GET {request} HTTP/1.1")
+    return entry["upstream"] == address(worker)
+
+
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory):
+    return collect_static(tmp_path_factory.mktemp("static"))
+
+
+@pytest.fixture
+def rolling(redis_url, migrated_database, static_root, tmp_path):
+    """nginx in front of two workers, and a way to start a stopped one again; everything
+    stopped after the test."""
+    require_nginx()
+    database = tmp_path / "chat.sqlite3"
+    shutil.copyfile(migrated_database, database)
+    env = worker_environment(str(database), static_root, CHAT_DRAIN_SECONDS=str(DRAIN_SECONDS))
+    started = []
+
+    def start(host: str, port: int | None = None):
+        worker = start_daphne(redis_url=redis_url, env=env, migrate=False, host=host, port=port)
+        started.append(worker)
+        return worker
+
+    try:
+        workers = [start(host) for host in WORKER_HOSTS]
+        addresses = [address(worker) for worker in workers]
+        with NginxServer(addresses, tmp_path / "nginx", static_root, source=NGINX_SOURCE) as nginx:
+            yield nginx, workers, start
+    finally:
+        for worker in started:
+            worker.stop()
+
+
+async def test_a_rolling_restart_loses_nothing(rolling):
+    """While one message goes every 0.2 s, worker A is drained and started again, then
+    worker B: every message sent is read by both clients exactly once, in order, and the
+    only closes they saw were 1012."""
+    nginx, workers, start = rolling
+    listener, sender = PageLikeClient(nginx), PageLikeClient(nginx)
+    sent: list[str] = []
+    probes = itertools.count()
+
+    async def keep_sending(stop: asyncio.Event) -> None:
+        for number in itertools.count(1):
+            if stop.is_set():
+                return
+            text = f"message {number:03d}"
+            await sender.say(text)
+            sent.append(text)
+            await asyncio.sleep(SEND_INTERVAL)
+
+    async def restart(index: int) -> float:
+        """Drain worker index, start it again on its address; the seconds it took."""
+        started = time.monotonic()
+        worker = workers[index]
+        terminate(worker)
+        assert await asyncio.to_thread(exit_status, worker, DRAIN_SECONDS + EXIT_MARGIN) == 0
+        assert "Drained in" in worker.log(), worker.log()
+        workers[index] = await asyncio.to_thread(start, worker.host, worker.port)
+        return time.monotonic() - started
+
+    async def scenario() -> dict[str, float]:
+        took = {}
+        await listener.connect()
+        await sender.connect()
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(c.read_all_along()) for c in (listener, sender)]
+        tasks.append(asyncio.create_task(keep_sending(stop)))
+        try:
+            await read_up_to(listener, 3)
+            took["restart A"] = await restart(0)
+            # A rolling restart takes the next worker out only once nginx uses the last again
+            took["A back in turn"] = await asyncio.to_thread(
+                wait_until,
+                lambda: in_turn(nginx, workers[0], probes),
+                BACK_IN_TURN_TIMEOUT,
+                "nginx gave the restarted worker nothing",
+            )
+            took["restart B"] = await restart(1)
+            await read_up_to(listener, len(sent) + 3)
+            stop.set()
+            await tasks.pop()
+            everything = (read_up_to(client, len(sent)) for client in (listener, sender))
+            with contextlib.suppress(TimeoutError):
+                # Not all there: the assertions below say what is missing
+                await asyncio.wait_for(asyncio.gather(*everything), RECEIVE_TIMEOUT)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for client in (listener, sender):
+                await client.websocket.close()
+        return took
+
+    started = time.monotonic()
+    took = await asyncio.wait_for(scenario(), SCENARIO_TIMEOUT)
+    print(f"{len(sent)} messages in {time.monotonic() - started:.1f} s; {took}")
+    assert listener.read == sent, "a message was lost, repeated or out of order"
+    assert sender.read == sent
+    for client in (listener, sender):
+        assert client.close_codes, "a client was never moved"
+        assert set(client.close_codes) == {frames.CLOSE_SERVICE_RESTART}, client.close_codes

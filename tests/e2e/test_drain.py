@@ -20,11 +20,13 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chat import frames
 from chatproject.drain import RESTART_REASON
 from tests.e2e.test_nginx import NGINX_SOURCE, address, require_nginx, worker_environment
+from tests.helpers import messages, say_in_page
 from workbook import start_daphne
 from workbook.chat_client import RECEIVE_TIMEOUT, GapFreeReader, join, next_frame, say
 from workbook.nginx import NginxServer, collect_static
@@ -389,3 +391,41 @@ async def test_a_rolling_restart_loses_nothing(rolling):
     for client in (listener, sender):
         assert client.close_codes, "a client was never moved"
         assert set(client.close_codes) == {frames.CLOSE_SERVICE_RESTART}, client.close_codes
+
+
+# Every text the room page's status line shows, kept by the page itself as it changes
+RECORD_STATUSES = """() => {
+    window.statuses = [];
+    const status = document.querySelector("#chat-status");
+    new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, {
+        childList: true, characterData: true, subtree: true,
+    });
+}"""
+
+
+@pytest.mark.browser
+def test_the_page_stays_in_the_room_across_a_drain(rolling, new_context):
+    """The page's worker is drained: the page moves to the other worker within a second or
+    so, with no notice and no backoff countdown, and shows what is said afterwards."""
+    nginx, workers, _ = rolling
+    page = new_context().new_page()
+    page.goto(f"{nginx.url}/chat/{ROOM}/")
+    status = page.locator("#chat-status")
+    expect(status).to_have_attribute("data-state", "open")
+    page.evaluate(RECORD_STATUSES)
+    request = f"WSCONNECT /ws/chat/{ROOM}/"
+    wait_until(lambda: any(request in w.log() for w in workers), SIGNAL_BOUND, "no socket")
+    (serving,) = [worker for worker in workers if request in worker.log()]
+    (other,) = [worker for worker in workers if worker is not serving]
+
+    terminate(serving)
+    assert exit_status(serving, DRAIN_SECONDS + EXIT_MARGIN) == 0
+    expect(status).to_have_attribute("data-state", "open", timeout=5_000)
+    other.wait_for_log(request, timeout=SIGNAL_BOUND)
+
+    say_in_page(page, "after the drain")
+    expect(messages(page)).to_have_text(["after the drain"])
+    expect(page.locator("#chat-log li.notice")).to_have_count(0)
+    shown = page.evaluate("window.statuses")
+    assert "Reconnecting…" in shown and "Connecting…" not in shown, shown
+    assert not [text for text in shown if text.startswith("Disconnected")], shown

@@ -141,7 +141,7 @@ const RESTART_SPREAD_MS = 1000;
 let lastSent = "";
 
 function connect() {
-    setStatus("connecting", attempt ? gettext("Reconnecting…") : gettext("Connecting…"));
+    setStatus("connecting", chatSocket ? gettext("Reconnecting…") : gettext("Connecting…"));
     chatSocket = new WebSocket(socketUrl());
 
     chatSocket.onopen = () => {

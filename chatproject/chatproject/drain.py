@@ -111,8 +111,7 @@ class Drain:
             )
         else:
             logger.info(
-                "Drained in %.1f s: the %d sockets closed with %d and every request in flight "
-                "have ended; stopping",
+                "Drained in %.1f s (%d sockets closed with %d): nothing in flight; stopping",
                 seconds,
                 self.closed,
                 frames.CLOSE_SERVICE_RESTART,

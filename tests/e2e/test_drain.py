@@ -73,8 +73,8 @@ def refused(server) -> bool:
 
 
 def raw_socket(server) -> socket.socket:
-    connection = socket.create_connection((server.host, server.port), timeout=SIGNAL_BOUND)
-    return connection
+    """A TCP connection to the worker, to write HTTP by hand (and stop halfway)."""
+    return socket.create_connection((server.host, server.port), timeout=SIGNAL_BOUND)
 
 
 def open_silent_socket(server) -> socket.socket:

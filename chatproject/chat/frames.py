@@ -44,7 +44,14 @@ LOGIN_LOCKED = "login_locked"  # too many failed logins (counted; the login page
 # reconnect, which would only speak as the same user again from another device's session;
 # it asks for a reload, which shows who the browser is now.
 CLOSE_SIGNED_OUT = 4401
+# RFC 6455's 1012 "service restart": the worker is stopping, not failing (a rolling restart).
+# A worker asked to stop closes every socket with it (chatproject/drain.py) and the page
+# reconnects at once, to another worker. Only the server layer can send it: daphne's
+# WebSocket library lets an application close with 1000 or 3000-4999 alone.
+CLOSE_SERVICE_RESTART = 1012
 CLIENT_CAP = "client_cap"  # too many sockets from one address: close one, then reconnect
+# Counted, never sent: a socket closed with 1012 because its worker was stopping
+DRAINED = "drained"
 # Not an error frame's code: an HTTP request refused with 413, counted under this name
 REQUEST_TOO_BIG = (
     "request_too_big"  # a body over CHAT_MAX_REQUEST_BODY (chatproject/bounded_daphne.py)

@@ -1,4 +1,4 @@
-"""daphne, with two bounds it lacks: on what it buffers for a client, and on request bodies.
+"""daphne, with what it lacks: bounds on what it buffers and on request bodies, and a drain.
 
 Run it exactly as daphne (the same arguments): ``python -m chatproject.bounded_daphne -b 127.0.0.1
 -p 8000 chatproject.asgi:application``; the workbook starts the chat this way.
@@ -15,6 +15,10 @@ Run it exactly as daphne (the same arguments): ``python -m chatproject.bounded_d
   request. Here a Content-Length over CHAT_MAX_REQUEST_BODY is answered 413 as soon as the
   headers are in, before a byte of the body is kept, and the connection is closed a moment
   later; a chunked body is refused at the chunk that passes the limit.
+
+And a drain: asked to stop (SIGTERM, SIGINT), it stops listening, closes its sockets with
+1012 "service restart" and stops once they and the requests in flight have ended, within
+CHAT_DRAIN_SECONDS (chatproject/drain.py), where daphne would drop every socket at once.
 """
 
 import logging
@@ -30,6 +34,7 @@ from twisted.internet.abstract import FileDescriptor
 from chat import frames
 from chat.counters import count
 from chat.outage import CLOSE_TRY_AGAIN_LATER
+from chatproject.drain import DrainingServer
 
 logger = logging.getLogger(__name__)
 
@@ -154,11 +159,17 @@ class BoundedHTTPFactory(HTTPFactory):
         return protocol
 
 
+class DrainingCommandLineInterface(CommandLineInterface):
+    """daphne's command line, whose server drains when asked to stop (chatproject/drain.py)."""
+
+    server_class = DrainingServer
+
+
 def main() -> None:
     # daphne's Server.run() makes its two factories from these names; nothing else changes
     daphne.server.HTTPFactory = BoundedHTTPFactory
     daphne.server.WebSocketFactory = BoundedWebSocketFactory
-    CommandLineInterface.entrypoint()
+    DrainingCommandLineInterface.entrypoint()
 
 
 if __name__ == "__main__":

@@ -349,6 +349,12 @@ CHAT_SEND_BUFFER_BYTES = int(os.environ.get("CHAT_SEND_BUFFER_BYTES", str(512 * 
 # memory for the application, before Django can refuse it (four 200 MB POSTs took RSS from
 # 229 to 476 MB). 1 MiB, like daphne's limit on one WebSocket message.
 CHAT_MAX_REQUEST_BODY = int(os.environ.get("CHAT_MAX_REQUEST_BODY", str(1024 * 1024)))
+# How long a worker asked to stop (SIGTERM, SIGINT) drains before it stops: it stops
+# listening, closes its sockets with 1012 "service restart" (their pages reconnect to another
+# worker) and waits for them and for the HTTP requests in flight to end, at most this long
+# (chatproject/drain.py). A client that does not answer the close is dropped after 1 s
+# anyway (autobahn's close timeout); what takes longer is a request or an upload in flight.
+CHAT_DRAIN_SECONDS = float(os.environ.get("CHAT_DRAIN_SECONDS", "10"))
 
 # One channel-layer subscription per room per process, shared by its sockets (chat/hub.py).
 # Off: every consumer joins the room's group with its own channel, as in the tutorial.

@@ -131,11 +131,17 @@ let healthy = null;
 let retryAfter = 0;
 // The close code after a log-out or password change (chat/frames.py CLOSE_SIGNED_OUT)
 const CLOSE_SIGNED_OUT = 4401;
+// The close code of a worker that is stopping, a rolling restart (chat/frames.py
+// CLOSE_SERVICE_RESTART): another worker takes the page at once
+const CLOSE_SERVICE_RESTART = 1012;
+// Longest wait before reconnecting after CLOSE_SERVICE_RESTART: each page picks its own
+// moment, so a room does not arrive at the next worker in one burst
+const RESTART_SPREAD_MS = 1000;
 // The last text sent: an error frame about it puts it back in the box
 let lastSent = "";
 
 function connect() {
-    setStatus("connecting", attempt ? gettext("Reconnecting…") : gettext("Connecting…"));
+    setStatus("connecting", chatSocket ? gettext("Reconnecting…") : gettext("Connecting…"));
     chatSocket = new WebSocket(socketUrl());
 
     chatSocket.onopen = () => {
@@ -188,6 +194,13 @@ function connect() {
             // Reconnecting would speak as whoever this browser is now: the page must say
             // who that is, so it asks for a reload instead (the error frame said why)
             setStatus("closed", gettext("Signed out: reload the page to chat again"));
+            return;
+        }
+        if (e.code === CLOSE_SERVICE_RESTART) {
+            // Not a failure: no notice and no backoff. The reconnect asks with ?after_seq=
+            // for whatever the room said meanwhile
+            setStatus("connecting", gettext("Reconnecting…"));
+            setTimeout(connect, Math.random() * RESTART_SPREAD_MS);
             return;
         }
         if (e.code !== 1000 && e.code !== 1006 && e.reason) {

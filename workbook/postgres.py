@@ -2,9 +2,10 @@
 address and a free port, its UNIX socket in its folder. The tests start one for their run,
 and the local cluster and notebooks start one on an address of their own.
 
-Its folder is a new temporary one, deleted when the server is removed, or a folder given
-(such as the git-ignored build/cluster/postgres) where the data stays between stops and
-starts: the cluster is made there only once. scripts/ensure-postgres (make postgres)
+Its folder is a new temporary one, deleted with the server, or a folder given (such as the
+git-ignored build/cluster/postgres) where the data stays between stops and starts: the
+cluster is made there only once, and its server runs until it is stopped, from this Python
+or another. scripts/ensure-postgres (make postgres)
 installs the server programs when they are missing.
 
 PostgreSQL refuses to run as root, and tests often run as root (containers, CI). Then its
@@ -111,9 +112,10 @@ def quoted(value: object) -> str:
 class PostgresServer:
     """A PostgreSQL server of the workbook's own; `with` it, or start() and stop().
 
-    folder: None for a new temporary folder (removed with the server), or a folder whose
-    cluster is kept, made there on first use. host: a loopback address. port: None for one
-    free on that host.
+    folder: None for a new temporary folder, removed with the server, which stops when this
+    Python exits at the latest. Or a folder whose cluster is kept, made there on first use:
+    its server runs until stop(), this Python's exit or not, so that one command can start
+    it and another stop it. host: a loopback address. port: None for one free on that host.
     """
 
     def __init__(
@@ -170,8 +172,9 @@ class PostgresServer:
     def start(self) -> "PostgresServer":
         """Start the server, making its cluster first if the folder has none; return once it
         accepts connections. A server already running in the folder is taken as it is."""
-        # Should this Python end without stopping it, its exit still does
-        atexit.register(self.close)
+        if self.temporary:
+            # Should this Python end without removing it, its exit still does
+            atexit.register(self.close)
         if not self.has_cluster():
             self.create_cluster()
         if self.is_running():

@@ -5,6 +5,8 @@ without losing what it committed."""
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -101,6 +103,19 @@ def test_a_server_running_in_the_folder_is_taken_as_it_is(bin_folder, kept_folde
         assert (other.host, other.port, other.pid) == (OTHER_HOST, running.port, running.pid)
         other.stop()
         assert not running.is_running()
+
+
+def test_a_kept_folders_server_outlives_the_python_that_started_it(bin_folder, kept_folder):
+    """One command starts it (make cluster), another stops it (make cluster-stop)."""
+    start = (
+        "import sys; from workbook.postgres import PostgresServer; "
+        "PostgresServer(sys.argv[1], host=sys.argv[2]).start()"
+    )
+    subprocess.run([sys.executable, "-c", start, kept_folder, OTHER_HOST], check=True, timeout=60)
+    server = PostgresServer(kept_folder, bin_folder=bin_folder).start()
+    assert server.host == OTHER_HOST and server.fetch("SELECT 1") == [(1,)]
+    server.stop()
+    assert not server.is_running()
 
 
 def test_migrate_makes_the_chats_tables(bin_folder):

@@ -330,3 +330,12 @@ def test_docker_compose_validates_the_file(tmp_path):
         check=True,
         timeout=60,
     )
+
+
+def test_the_readme_says_how_to_start_it():
+    """deploy/README.md's commands name the files as they are."""
+    readme = (DEPLOY_DIR / "README.md").read_text()
+    for example in sorted(DEPLOY_DIR.glob("*.env.example")):
+        assert f"cp deploy/{example.name} deploy/{example.stem}" in readme
+    assert "docker compose -f deploy/compose.yaml up -d --build" in readme
+    assert "django/channels_redis/issues/420" in readme

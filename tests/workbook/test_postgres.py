@@ -161,3 +161,17 @@ def test_a_failing_program_shows_its_output(bin_folder, japanese):
             server.close()
     assert_japanese(str(raised.value).splitlines()[0])
     assert not server.folder.exists()
+
+
+def test_root_without_the_postgres_user_is_explained_in_japanese(monkeypatch, japanese):
+    """As root, PostgreSQL needs the user Debian's package makes; without it, the error
+    says so instead of initdb's own refusal."""
+    monkeypatch.setattr(postgres.os, "geteuid", lambda: 0)
+
+    def no_such_user(name: str):
+        raise KeyError(name)
+
+    monkeypatch.setattr(postgres.pwd, "getpwnam", no_such_user)
+    with pytest.raises(PostgresUnavailable, match=postgres.SERVER_USER) as raised:
+        PostgresServer(bin_folder=Path("/nonexistent"))
+    assert_japanese(str(raised.value))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import require
-from tests.postgres import PostgresServer, missing_server_user, postgres_bin
+from tests.postgres import TEMPLATE, PostgresServer, missing_server_user, postgres_bin
 from workbook import CHATPROJECT_DIR, RedisServer, start_daphne
 from workbook.redis_server import DEFAULT_LOCAL_URL, is_usable, server_binary
 from workbook.sentinel import SentinelGroup
@@ -66,14 +66,14 @@ def chat_database(migrated_database, tmp_path) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A PostgreSQL server for this test run (tests/postgres.py), with the chat's tables in
+    """A PostgreSQL server for this test run (workbook/postgres.py), with the chat's tables in
     a template database; stopped when the run ends."""
     bin_folder = postgres_bin()
     require(bin_folder is not None, "no PostgreSQL server programs (make postgres)")
     why_not = missing_server_user()
     require(why_not is None, str(why_not))
-    with PostgresServer(bin_folder) as server:
-        server.migrate_template()
+    with PostgresServer(bin_folder=bin_folder) as server:
+        server.migrate(TEMPLATE)
         yield server
 
 
@@ -85,7 +85,7 @@ database_numbers = itertools.count(1)
 def postgres_database(postgres_server) -> str:
     """A fresh PostgreSQL database for this test, migrated (a copy of the template), as a
     DATABASE_URL: empty rooms, no history."""
-    return postgres_server.create_database(f"test_{next(database_numbers)}")
+    return postgres_server.create_database(f"test_{next(database_numbers)}", TEMPLATE)
 
 
 @pytest.fixture

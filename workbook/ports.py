@@ -8,10 +8,10 @@ from .i18n import _
 HOST = "127.0.0.1"
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def free_port(host: str = HOST) -> int:
+    """A TCP port on host (127.0.0.1 unless told) that nothing listens on right now."""
     with socket.socket() as sock:
-        sock.bind((HOST, 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 

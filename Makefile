@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 SITE_STAMP := $(VENV)/.site-installed
 
-.PHONY: help setup messages check-env lab lab-ja test lint format chat bench redis stop browser postgres nginx gettext cjk-font site clean
+.PHONY: help setup messages check-env lab lab-ja test lint format chat cluster cluster-stop bench redis stop browser postgres nginx gettext cjk-font site clean
 
 help:
 	@echo "make check-env  before the workshop: is this machine ready? (one screen)"
@@ -19,6 +19,8 @@ help:
 	@echo "make test    set up, then lint and run every test"
 	@echo "make chat    run the finished chat at http://127.0.0.1:$(PORT)/chat/ (PORT=8001 to move it)"
 	@echo "make bench   the load benchmark (BENCH_ARGS=--quick for a one-minute run)"
+	@echo "make cluster the chat beyond one machine, here: nginx, 3 workers, Postgres, Sentinel"
+	@echo "make cluster-stop  stop it"
 	@echo "make site    the workbook as a website with its outputs, in build/site/"
 	@echo "make stop    stop the Redis server the project started"
 	@echo "make format  format the code with ruff"
@@ -128,6 +130,15 @@ chat: setup
 bench: setup
 	@echo "==> Load benchmark: results in benchmarks/results/ (Ctrl-C stops it and its servers)"
 	@$(PY) -m benchmarks $(BENCH_ARGS)
+
+# The chat beyond one machine, on this one: nginx, three daphne workers, PostgreSQL and
+# Redis with Sentinel, each on a loopback address of its own; in the background until
+# make cluster-stop (workbook/cluster.py)
+cluster: setup nginx postgres
+	@$(PY) -m workbook cluster up
+
+cluster-stop: setup
+	@$(PY) -m workbook cluster down
 
 redis: setup
 	@$(PY) -m workbook redis ensure

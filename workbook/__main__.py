@@ -13,6 +13,10 @@ python -m workbook link PORT PATH the browser's URL of PATH on a chat at PORT (v
                                   proxy in Docker, on Binder or JupyterHub)
 python -m workbook proxy-env PORT the variables that serve a chat at PORT behind that proxy,
                                   as NAME=VALUE lines (none when the browser reaches 127.0.0.1)
+python -m workbook cluster up     the chat beyond one machine, here: nginx, three workers,
+                                  PostgreSQL, Redis with Sentinel (make cluster)
+python -m workbook cluster down   stop it, leaving nothing running (make cluster-stop)
+python -m workbook cluster status its services and URL, if it runs
 python -m workbook compile-messages [PO...]
                                   compile the translations (.po) of the workbook and the chat
                                   to the .mo files gettext reads (make setup)
@@ -74,6 +78,30 @@ def chat_command(port: int) -> int:
     server.exec()
 
 
+def cluster_command(action: str, folder: str | None = None) -> int:
+    # Imported here: it needs nginx and PostgreSQL's modules, which nothing else here does
+    from . import cluster
+
+    where = Path(folder) if folder else cluster.CLUSTER_DIR
+    if action == "up":
+        return cluster.up(where, log=log)
+    if action == "down":
+        return cluster.down(where, log=log)
+    if action == "status":
+        state = cluster.running_state(where)
+        if state is None or "url" not in state:
+            log(_("No cluster is running."))
+            return 1
+        for name, address in state["services"].items():
+            print(f"{name:<14} {address}")
+        print(state["url"])
+        return 0
+    if action == "supervise":
+        return cluster.supervise(where)
+    log(__doc__)
+    return 2
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "redis":
         return redis_command(argv[1])
@@ -95,6 +123,8 @@ def main(argv: list[str]) -> int:
         for name, value in proxy_environment(int(argv[1])).items():
             print(f"{name}={value}")
         return 0
+    if argv[:1] == ["cluster"] and len(argv) in (2, 3):
+        return cluster_command(*argv[1:])
     if argv[:1] == ["compile-messages"]:
         from .i18n import compile_catalogs
 

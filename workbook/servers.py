@@ -222,7 +222,7 @@ class ServerSpec:
         to this process's environment (passwords hidden). Python is named by its path, as
         workspace.terminal_commands() does: a terminal's PATH may find another Python."""
         added = [
-            f"{name}={hide_password(value)}"
+            f"{name}={hide_secret(name, value)}"
             for name, value in self.env.items()
             if os.environ.get(name) != value and name not in QUIET_VARIABLES
         ]
@@ -257,6 +257,16 @@ class ServerSpec:
 
 # Set for the log file's sake, not the server's: left out of the command shown
 QUIET_VARIABLES = {"PYTHONUNBUFFERED"}
+
+
+# Variables whose whole value is a secret (DJANGO_SECRET_KEY, PGPASSWORD, an API token)
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN", re.IGNORECASE)
+
+
+def hide_secret(name: str, value: str) -> str:
+    """A variable's value as a command line may show it: *** for a secret, a URL without
+    its password."""
+    return "***" if SECRET_NAME.search(name) else hide_password(value)
 
 
 def hide_password(value: str) -> str:

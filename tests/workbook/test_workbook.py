@@ -318,6 +318,14 @@ class TestServerSpec:
         assert "hush" not in typed and "PYTHONUNBUFFERED" not in typed
         assert typed.endswith(f" {server.command_line}")
 
+    def test_a_secret_variable_is_never_shown(self, monkeypatch):
+        """A secret key, a password or a token in the environment: its name, not its value."""
+        monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
+        secrets = {"DJANGO_SECRET_KEY": "k3y", "PGPASSWORD": "pa55", "API_TOKEN": "t0k"}
+        typed = project_server("daphne", env=secrets).as_typed()
+        assert "DJANGO_SECRET_KEY=*** PGPASSWORD=*** API_TOKEN=***" in typed
+        assert not {"k3y", "pa55", "t0k"} & set(typed.replace("=", " ").split())
+
     def test_the_notebooks_chat_keeps_its_own_database(self, monkeypatch):
         """The notebooks' chat writes workspace/chat.sqlite3, make chat's (database=None) the
         settings' chatproject/db.sqlite3, and a database named in the environment wins."""

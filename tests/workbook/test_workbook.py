@@ -323,7 +323,7 @@ class TestServerSpec:
         monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
         secrets = {"DJANGO_SECRET_KEY": "k3y", "PGPASSWORD": "pa55", "API_TOKEN": "t0k"}
         typed = project_server("daphne", env=secrets).as_typed()
-        assert "DJANGO_SECRET_KEY=*** PGPASSWORD=*** API_TOKEN=***" in typed
+        assert all(f"{name}=***" in typed for name in secrets)
         assert not {"k3y", "pa55", "t0k"} & set(typed.replace("=", " ").split())
 
     def test_the_notebooks_chat_keeps_its_own_database(self, monkeypatch):

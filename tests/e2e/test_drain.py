@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import random
 import re
 import shutil
 import signal
@@ -21,14 +20,13 @@ import urllib.request
 
 import pytest
 from playwright.sync_api import expect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chat import frames
 from chatproject.drain import RESTART_REASON
 from tests.e2e.test_nginx import NGINX_SOURCE, address, require_nginx, worker_environment
 from tests.helpers import messages, say_in_page
 from workbook import start_daphne
-from workbook.chat_client import RECEIVE_TIMEOUT, GapFreeReader, join, next_frame, say
+from workbook.chat_client import RECEIVE_TIMEOUT, ReconnectingClient, join, next_frame, say
 from workbook.nginx import NginxServer, collect_static
 from workbook.paths import CHATPROJECT_DIR
 from workbook.ports import is_listening
@@ -230,64 +228,10 @@ def test_a_second_sigterm_stops_at_once(start_chat_server):
 WORKER_HOSTS = ("127.0.0.2", "127.0.0.3")
 # The sender's pace, about the room page's fastest typist (the chat allows 5 a second)
 SEND_INTERVAL = 0.2
-# What the page waits at most before reconnecting after 1012 (room.js RESTART_SPREAD_MS)
-RESTART_SPREAD = 1.0
 # nginx takes a worker it could not reach out of turn for fail_timeout (10 s by default)
 BACK_IN_TURN_TIMEOUT = 15
 # The whole scenario, so that a test that cannot finish fails instead of hanging
 SCENARIO_TIMEOUT = 60
-
-
-class PageLikeClient:
-    """A client of the room through nginx that does what the room page does when its worker
-    restarts: on 1012 it reconnects after a random moment under a second with
-    ``?after_seq=`` the last seq it read, and it reads the room in seq order, gaps filled."""
-
-    def __init__(self, nginx: NginxServer) -> None:
-        self.nginx = nginx
-        self.last_seq = 0
-        self.websocket = None
-        self.read: list[str] = []
-        self.close_codes: list[int | None] = []
-
-    async def connect(self) -> None:
-        while True:
-            try:
-                self.websocket = await join(self.nginx, ROOM, f"after_seq={self.last_seq}")
-                break
-            except (OSError, InvalidHandshake):
-                # No worker took it this moment (nginx had none in turn): again, shortly
-                await asyncio.sleep(SEND_INTERVAL)
-        self.reader = GapFreeReader(self.websocket, self.last_seq)
-
-    async def read_all_along(self) -> None:
-        while True:
-            try:
-                message = await self.reader.next_message(timeout=SCENARIO_TIMEOUT)
-            except ConnectionClosed as closed:
-                self.close_codes.append(closed.rcvd.code if closed.rcvd else None)
-                await asyncio.sleep(random.random() * RESTART_SPREAD)
-                await self.connect()
-                continue
-            self.last_seq = message["seq"]
-            self.read.append(message["message"])
-
-    async def say(self, text: str) -> None:
-        """Send text once; if the socket is closing, on the next one (it never left)."""
-        while True:
-            websocket = self.websocket
-            try:
-                await say(websocket, text)
-                return
-            except ConnectionClosed:
-                while self.websocket is websocket:
-                    await asyncio.sleep(0.02)
-
-
-async def read_up_to(client: PageLikeClient, count: int) -> None:
-    """Return once client has read count messages."""
-    while len(client.read) < count:
-        await asyncio.sleep(0.02)
 
 
 def in_turn(nginx: NginxServer, worker, probes: itertools.count) -> bool:
@@ -335,7 +279,7 @@ async def test_a_rolling_restart_loses_nothing(rolling):
     worker B: every message sent is read by both clients exactly once, in order, and the
     only closes they saw were 1012."""
     nginx, workers, start = rolling
-    listener, sender = PageLikeClient(nginx), PageLikeClient(nginx)
+    listener, sender = ReconnectingClient(nginx, ROOM), ReconnectingClient(nginx, ROOM)
     sent: list[str] = []
     probes = itertools.count()
 
@@ -366,7 +310,7 @@ async def test_a_rolling_restart_loses_nothing(rolling):
         tasks = [asyncio.create_task(c.read_all_along()) for c in (listener, sender)]
         tasks.append(asyncio.create_task(keep_sending(stop)))
         try:
-            await read_up_to(listener, 3)
+            await listener.read_up_to(3)
             took["restart A"] = await restart(0)
             # A rolling restart takes the next worker out only once nginx uses the last again
             took["A back in turn"] = await asyncio.to_thread(
@@ -376,10 +320,10 @@ async def test_a_rolling_restart_loses_nothing(rolling):
                 "nginx gave the restarted worker nothing",
             )
             took["restart B"] = await restart(1)
-            await read_up_to(listener, len(sent) + 3)
+            await listener.read_up_to(len(sent) + 3)
             stop.set()
             await tasks.pop()
-            everything = (read_up_to(client, len(sent)) for client in (listener, sender))
+            everything = (client.read_up_to(len(sent)) for client in (listener, sender))
             with contextlib.suppress(TimeoutError):
                 # Not all there: the assertions below say what is missing
                 await asyncio.wait_for(asyncio.gather(*everything), RECEIVE_TIMEOUT)

@@ -12,11 +12,12 @@ from workbook.chat_client import GapFreeReader, join, next_frame, room_url, say
 
 
 class Server:
-    """Stands in for a started chat server: what join() reads of one is its port and url."""
+    """Stands in for a started chat server: what join() reads of one is its address and url."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://{host}:{port}"
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ def test_room_url_quotes_the_room_and_keeps_the_query():
     url = room_url(Server(8001), "雑談 room", "after=0&presence=1")
     assert url == "ws://127.0.0.1:8001/ws/chat/%E9%9B%91%E8%AB%87%20room/?after=0&presence=1"
     assert room_url(Server(8001), "demoroom") == "ws://127.0.0.1:8001/ws/chat/demoroom/"
+    assert room_url(Server(8002, "127.0.0.3"), "a") == "ws://127.0.0.3:8002/ws/chat/a/"
 
 
 async def test_join_sends_the_pages_origin_and_cookie(frames_server):

@@ -27,9 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .i18n import _
+from .links import proxy_environment
 from .nginx import NginxServer, collect_static
 from .paths import REPO_DIR
-from .ports import HOST
+from .ports import HOST, free_port
 from .postgres import PostgresServer
 from .sentinel import SentinelGroup, loopback_aliases
 from .servers import BackgroundServer, start_daphne
@@ -80,6 +81,8 @@ class LocalCluster:
         self.workers: dict[str, BackgroundServer] = {}
         self.nginx: NginxServer | None = None
         self.static_root = self.folder / "static"
+        # nginx's port, chosen first: the workers' pages are reached through it
+        self.nginx_port = free_port(NGINX_HOST)
 
     @property
     def url(self) -> str:
@@ -130,8 +133,10 @@ class LocalCluster:
         self.log(_("Redis: primary {primary}, a replica, three Sentinels", primary=primary))
 
     def worker_environment(self) -> dict[str, str]:
-        """A worker as deployed: debug off, PostgreSQL, Redis through Sentinel, nginx trusted."""
+        """A worker as deployed: debug off, PostgreSQL, Redis through Sentinel, nginx trusted.
+        Behind Jupyter's proxy (Docker, Binder), the pages' prefix is nginx's port's."""
         return {
+            **proxy_environment(self.nginx_port),
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": self.secret_key(),
             "DATABASE_URL": self.database_url,
@@ -164,7 +169,12 @@ class LocalCluster:
         upstreams = [self.address(worker) for worker in self.workers.values()]
         source = on_this_system(NGINX_SOURCE)
         self.nginx = NginxServer(
-            upstreams, self.folder / "nginx", self.static_root, host=NGINX_HOST, source=source
+            upstreams,
+            self.folder / "nginx",
+            self.static_root,
+            port=self.nginx_port,
+            host=NGINX_HOST,
+            source=source,
         ).start()
         # Every worker answers through nginx before the cluster is called ready
         for name in self.workers:

@@ -9,9 +9,14 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_ROOT_USER_ACTION=ignore
 
 # A font with Japanese glyphs, so that the Japanese edition's plots can label themselves in
-# Japanese (workbook/benchplots.py keeps English labels where no such font is installed)
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+# Japanese (workbook/benchplots.py keeps English labels where no such font is installed).
+# nginx and PostgreSQL's server programs for notebook 08's cluster, which runs its own
+# (workbook/cluster.py): Debian's PostgreSQL makes no cluster of its own here, as
+# scripts/ensure-postgres asks, and neither server is started by the image
+RUN mkdir -p /etc/postgresql-common/createcluster.d \
+    && echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/asgi-workbook.conf \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk nginx postgresql \
     && rm -rf /var/lib/apt/lists/*
 
 # A non-root user. UID 1000 is the first user on most Linux laptops, so files it writes

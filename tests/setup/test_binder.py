@@ -91,6 +91,14 @@ def test_apt_installs_redis_server():
     assert "redis-server" in apt_packages()
 
 
+def test_apt_installs_what_the_cluster_needs_as_the_docker_image_does():
+    """nginx and PostgreSQL, for notebook 08's cluster, on Binder as in Docker."""
+    dockerfile = (REPO_DIR / "Dockerfile").read_text()
+    for package in ("nginx", "postgresql"):
+        assert package in apt_packages()
+        assert re.search(rf"apt-get install .*\b{package}\b", dockerfile)
+
+
 def test_apt_installs_the_japanese_font_the_docker_image_has():
     """fonts-noto-cjk, as in the Dockerfile: the Japanese edition's plots can label themselves
     in Japanese on Binder too."""

@@ -61,15 +61,16 @@ check-env: setup
 	@PORT=$(PORT) $(PY) -m workbook check-env
 
 # JupyterLab as workbook/lab.py starts it (the Docker image and the tests too): its settings
-# come from jupyter/ in the repository. LAB_ARGS go to jupyter lab
-lab: setup
+# come from jupyter/ in the repository. LAB_ARGS go to jupyter lab. nginx and PostgreSQL for
+# notebook 08's cluster (installed when missing, where that needs no password)
+lab: setup nginx postgres
 	@echo "==> Making Redis available"
 	@url=$$($(PY) -m workbook redis ensure) || exit 1; \
 	echo "==> Opening JupyterLab on notebooks/ with REDIS_URL=$$url and the settings in jupyter/ (Ctrl-C stops it)"; \
 	REDIS_URL=$$url exec $(PY) -m workbook lab $(LAB_ARGS)
 
 # The same in Japanese: JupyterLab's interface in Japanese, opening notebooks/ja/00
-lab-ja: setup
+lab-ja: setup nginx postgres
 	@echo "==> Redis を用意します"
 	@url=$$(WORKBOOK_LANGUAGE=ja $(PY) -m workbook redis ensure) || exit 1; \
 	echo "==> JupyterLab を日本語で開きます: notebooks/ja/00_welcome.ipynb, REDIS_URL=$$url (Ctrl-C で終了)"; \

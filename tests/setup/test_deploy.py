@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from django.conf import settings
 
 from tests.topology import COMPOSE_FILE, ONE_SHOT, TOPOLOGY, compose_services, services_by_role
 from workbook import CHATPROJECT_DIR, REPO_DIR
@@ -339,3 +340,11 @@ def test_the_readme_says_how_to_start_it():
         assert f"cp deploy/{example.name} deploy/{example.stem}" in readme
     assert "docker compose -f deploy/compose.yaml up -d --build" in readme
     assert "django/channels_redis/issues/420" in readme
+
+
+def test_a_worker_is_given_the_time_to_drain():
+    """Docker's SIGTERM starts a worker's drain (CHAT_DRAIN_SECONDS, 10 s by default): the
+    grace period before SIGKILL is longer, or a stop would cut the drain short."""
+    for name in TOPOLOGY["chat"]:
+        grace = compose_services()[name]["stop_grace_period"]
+        assert grace.endswith("s") and int(grace[:-1]) > settings.CHAT_DRAIN_SECONDS

@@ -4,19 +4,24 @@ that stay in their room as the room page does (workbook/chat_client.py Reconnect
 
 Whatever breaks, no message the chat acknowledged is lost and none is read twice: what each
 listener read is exactly what was sent, in order. The tests leave the cluster whole (three
-workers, PostgreSQL up) for the next one.
+workers, PostgreSQL up) for the next one. The last is the room page's part: while
+PostgreSQL is down it keeps the text the chat could not save.
 """
 
 import asyncio
 import contextlib
 import itertools
+import re
 import time
 from collections.abc import Callable
 
 import pytest
+from playwright.sync_api import expect
 
 from chat import frames
 from chatproject.settings import CHAT_SAVE_SECONDS
+from tests.e2e.test_browser import two_users
+from tests.helpers import messages
 from workbook.chat_client import ReconnectingClient, join, next_frame, say
 
 pytestmark = pytest.mark.live
@@ -366,3 +371,29 @@ async def until_saved(websocket, text: str, deadline: float) -> dict:
         assert frame["code"] == frames.NOT_SAVED, frame
         assert time.monotonic() < deadline, f"{text!r} still not saved: {frame}"
         await asyncio.sleep(0.2)
+
+
+@pytest.mark.browser
+def test_the_page_keeps_the_text_while_postgres_is_down(local_cluster, new_context):
+    """Two pages through nginx, PostgreSQL stopped: Enter says "not sent", the text stays in
+    the box and the page stays connected; once PostgreSQL is back, Enter sends it (again
+    until saved, as a user would) and both pages show it once."""
+    cluster = local_cluster
+    alice, bob = two_users(new_context, cluster.nginx, "keeping")
+    box = alice.locator("#chat-message-input")
+    with cluster.postgres_down():
+        box.fill("worth keeping")
+        box.press("Enter")
+        expect(alice.locator("#chat-log li.notice")).to_have_text(
+            [re.compile(r"^Not sent: your message was not saved")]
+        )
+        expect(box).to_have_value("worth keeping")
+        expect(alice.locator("#chat-status")).to_have_attribute("data-state", "open")
+    deadline = time.monotonic() + RECOVERY_BOUND
+    while box.input_value():
+        assert time.monotonic() < deadline, "still not saved"
+        box.press("Enter")
+        with contextlib.suppress(AssertionError):
+            expect(box).to_have_value("", timeout=2_000)
+    for page in (alice, bob):
+        expect(messages(page)).to_have_text(["worth keeping"])

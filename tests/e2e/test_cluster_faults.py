@@ -108,9 +108,14 @@ async def keep_sending(client: ReconnectingClient, sent: list[str], interval: fl
         await asyncio.sleep(interval)
 
 
-async def read_everything(clients: list[ReconnectingClient], sent: list[str]) -> None:
-    """Wait until every client has read as many messages as were sent (or fail in 5 s: the
-    assertions that follow say what is missing)."""
+async def finish(
+    sending: asyncio.Task, sent: list[str], clients: list[ReconnectingClient], more: int
+) -> None:
+    """Let more messages go, stop sending, and wait until every client has read as many
+    as were sent (5 s at most: the assertions that follow say what is missing)."""
+    count = len(sent)
+    await wait_for(lambda: len(sent) >= count + more, 5, "the sender stopped")
+    sending.cancel()
     everything = asyncio.gather(*(client.read_up_to(len(sent)) for client in clients))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(everything, 5)
@@ -222,10 +227,7 @@ async def test_a_worker_killed_loses_nothing(local_cluster):
                 took["reconnected"] = round(max(took.get("reconnected", 0), reconnected), 2)
                 took["reading again"] = round(max(took.get("reading again", 0), reading), 2)
             # A few more on the new sockets, then everything read
-            count = len(sent)
-            await wait_for(lambda: len(sent) >= count + 5, 5, "the sender stopped")
-            sending.cancel()
-            await read_everything(clients, sent)
+            await finish(sending, sent, clients, more=5)
         finally:
             sending.cancel()
             await stop_all(tasks, clients)
@@ -270,10 +272,7 @@ async def test_a_rolling_restart_of_every_worker_loses_nothing(local_cluster):
                 started = time.monotonic()
                 await asyncio.to_thread(cluster.restart_worker, name)
                 took[name] = round(time.monotonic() - started, 1)
-            count = len(sent)
-            await wait_for(lambda: len(sent) >= count + 2, 5, "the sender stopped")
-            sending.cancel()
-            await read_everything(clients, sent)
+            await finish(sending, sent, clients, more=2)
         finally:
             sending.cancel()
             await stop_all(tasks, clients)

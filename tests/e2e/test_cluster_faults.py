@@ -323,8 +323,8 @@ async def test_postgres_restarted_under_the_workers(local_cluster):
                 assert frame["type"] == "message", frame
                 acknowledged.append(frame["message"])
             outage = cluster.postgres_down()
-            await asyncio.to_thread(outage.__enter__)
             down = time.monotonic()
+            await asyncio.to_thread(outage.__enter__)
             try:
                 for worker, websocket in senders.items():
                     frame = await saved(websocket, f"during, on {worker}")

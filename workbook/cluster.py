@@ -14,6 +14,7 @@ stops it, leaving nothing running. Its files are in the git-ignored build/cluste
 PostgreSQL keeps the messages from one start to the next.
 """
 
+import itertools
 import json
 import os
 import secrets
@@ -83,6 +84,8 @@ class LocalCluster:
         self.static_root = self.folder / "static"
         # nginx's port, chosen first: the workers' pages are reached through it
         self.nginx_port = free_port(NGINX_HOST)
+        # Numbers wait_until_in_turn's probes: each asks a path nginx has not logged before
+        self.probes = itertools.count(1)
 
     @property
     def url(self) -> str:
@@ -244,10 +247,8 @@ class LocalCluster:
         """Ask nginx for pages until one comes from the worker called name."""
         wanted = self.address(self.workers[name])
         deadline = time.monotonic() + timeout
-        probe = 0
         while True:
-            probe += 1
-            path = f"/chat/?probe={name}-{probe}"
+            path = f"/chat/?probe={name}-{next(self.probes)}"
             with urllib.request.urlopen(self.nginx.url + path, timeout=5):
                 pass
             entry = self.nginx.wait_for_access(request=f"GET {path} HTTP/1.1")

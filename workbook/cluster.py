@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .i18n import _
 from .links import proxy_environment
-from .nginx import NginxServer, collect_static
+from .nginx import NginxServer, collect_static, served_by
 from .paths import REPO_DIR
 from .ports import HOST, free_port
 from .postgres import PostgresServer
@@ -252,7 +252,7 @@ class LocalCluster:
             with urllib.request.urlopen(self.nginx.url + path, timeout=5):
                 pass
             entry = self.nginx.wait_for_access(request=f"GET {path} HTTP/1.1")
-            if entry["upstream"] == wanted:
+            if served_by(entry) == wanted:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(

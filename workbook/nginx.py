@@ -221,9 +221,7 @@ class NginxServer:
         if not self.access_log_path.exists():
             return []
         lines = self.access_log_path.read_text(errors="replace").splitlines()
-        return [
-            {name: value.strip('"') for name, value in LOG_FIELD.findall(line)} for line in lines
-        ]
+        return [access_entry(line) for line in lines]
 
     def wait_for_access(self, timeout: float = 10.0, **fields: str) -> dict[str, str]:
         """The first access-log entry with those values (client="127.0.0.7"), waiting up
@@ -245,6 +243,17 @@ class NginxServer:
 
     def __repr__(self) -> str:
         return f"<nginx on {self.host}:{self.port} for {', '.join(self.workers)}>"
+
+
+def access_entry(line: str) -> dict[str, str]:
+    """One access-log line as {"client": …, "upstream": …, …}, quotes removed."""
+    return {name: value.strip('"') for name, value in LOG_FIELD.findall(line)}
+
+
+def served_by(entry: dict[str, str]) -> str:
+    """The worker that answered, of those nginx tried ("127.0.0.3:8001, 127.0.0.2:8001":
+    the first refused, the last answered); "-" when nginx answered alone."""
+    return entry["upstream"].split(", ")[-1]
 
 
 def open_files_limit() -> int:

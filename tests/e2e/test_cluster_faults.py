@@ -23,6 +23,7 @@ from chatproject.settings import CHAT_SAVE_SECONDS
 from tests.e2e.test_browser import two_users
 from tests.helpers import messages
 from workbook.chat_client import ReconnectingClient, join, next_frame, say
+from workbook.nginx import served_by
 
 pytestmark = pytest.mark.live
 
@@ -180,7 +181,7 @@ async def test_a_message_said_on_one_worker_is_read_on_another(local_cluster):
         for worker, websocket in sockets.items():
             entry = await close_and_find(cluster.nginx, websocket)
             assert entry["request"].startswith(f"GET /ws/chat/{room}/"), entry
-            upstreams[worker] = entry["upstream"]
+            upstreams[worker] = served_by(entry)
         for websocket in spare:
             await websocket.close()
         print(f"said on {speaker_at}, read on {listener_at}; nginx: {upstreams}")

@@ -27,7 +27,7 @@ from tests.e2e.test_nginx import NGINX_SOURCE, address, require_nginx, worker_en
 from tests.helpers import messages, say_in_page
 from workbook import start_daphne
 from workbook.chat_client import RECEIVE_TIMEOUT, ReconnectingClient, join, next_frame, say
-from workbook.nginx import NginxServer, collect_static
+from workbook.nginx import NginxServer, collect_static, served_by
 from workbook.paths import CHATPROJECT_DIR
 from workbook.ports import is_listening
 
@@ -241,7 +241,7 @@ def in_turn(nginx: NginxServer, worker, probes: itertools.count) -> bool:
     with urllib.request.urlopen(f"{nginx.url}{request}", timeout=5) as answer:
         assert answer.status == 200
     entry = nginx.wait_for_access(request=f"GET {request} HTTP/1.1")
-    return entry["upstream"] == address(worker)
+    return served_by(entry) == address(worker)
 
 
 @pytest.fixture(scope="module")

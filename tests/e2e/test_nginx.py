@@ -22,10 +22,12 @@ from workbook.chat_client import RECEIVE_TIMEOUT, next_frame, say
 from workbook.nginx import (
     MAX_REQUEST_BODY,
     NginxServer,
+    access_entry,
     chat_config,
     collect_static,
     nginx_binary,
     render_template,
+    served_by,
 )
 
 pytestmark = pytest.mark.live
@@ -113,6 +115,21 @@ class TestTheConfiguration:
 
     def config(self, tmp_path) -> str:
         return chat_config(["127.0.0.2:8001"], "127.0.0.1:8080", tmp_path / "a.log", tmp_path)
+
+    def test_a_line_naming_two_workers_reads_whole(self):
+        """nginx tried a worker that refused, then another: both are in the line, the one
+        that answered last."""
+        line = (
+            'client=127.0.0.7 upstream="127.0.0.3:8002, 127.0.0.2:8001" status=101 '
+            'upstream_status="502, 101" time=2026-12-02T05:00:00+00:00 request_time=1.0 '
+            'bytes=10 request="GET /ws/chat/lobby/ HTTP/1.1" user_agent="Python/3.11"'
+        )
+        entry = access_entry(line)
+        assert entry["upstream"] == "127.0.0.3:8002, 127.0.0.2:8001"
+        assert entry["upstream_status"] == "502, 101"
+        assert entry["request"] == "GET /ws/chat/lobby/ HTTP/1.1"
+        assert served_by(entry) == "127.0.0.2:8001"
+        assert served_by(access_entry('client=127.0.0.7 upstream="-" status=413')) == "-"
 
     def test_every_placeholder_is_filled(self, tmp_path):
         """The rendered file has no ${NAME} left; a missing value is an error, not a gap."""

@@ -113,16 +113,16 @@ class TestSentinelURL:
         ids=["as written", "db left out", "another order"],
     )
     def test_the_three_sentinels_and_the_master_name_pass(self, url):
-        assert check_sentinel_url(url, SENTINELS, PRIMARY, must_pass=True)
+        assert check_sentinel_url(url, SERVICES, PRIMARY, must_pass=True)
 
     @pytest.mark.parametrize(("url", "says"), WRONG_URLS.values(), ids=list(WRONG_URLS))
     def test_wrong_answers_are_explained(self, url, says, capsys):
-        assert not check_sentinel_url(url, SENTINELS, PRIMARY)
+        assert not check_sentinel_url(url, SERVICES, PRIMARY)
         assert says in capsys.readouterr().out
 
     def test_solution_cell_raises_on_a_wrong_answer(self):
         with pytest.raises(ExerciseFailed, match="primary's address"):
-            check_sentinel_url(WRONG_URLS["the primary"][0], SENTINELS, PRIMARY, must_pass=True)
+            check_sentinel_url(WRONG_URLS["the primary"][0], SERVICES, PRIMARY, must_pass=True)
 
     @pytest.mark.parametrize(
         "url",
@@ -131,7 +131,7 @@ class TestSentinelURL:
     )
     def test_the_japanese_edition_explains_in_japanese(self, url, japanese, capsys):
         """Every verdict on a REDIS_URL is in Japanese."""
-        check_sentinel_url(url, SENTINELS, PRIMARY)
+        check_sentinel_url(url, SERVICES, PRIMARY)
         assert_japanese(capsys.readouterr().out)
 
 

@@ -80,6 +80,16 @@ def parse_sentinel_url(url: str):
     return parse(url)
 
 
+def _sentinels(services: Mapping[str, str]) -> list[tuple[str, int]]:
+    """The Sentinels' (host, port), from cluster.services()."""
+    found = []
+    for name, address in services.items():
+        if name.startswith("sentinel"):
+            host, _, port = address.rpartition(":")
+            found.append((host, int(port)))
+    return found
+
+
 def _find_sentinel_url_mistake(
     url: object, sentinels: Sequence[tuple[str, int]], primary: tuple[str, int], master: str
 ) -> None:
@@ -131,12 +141,14 @@ def _find_sentinel_url_mistake(
 
 def check_sentinel_url(
     url: object,
-    sentinels: Sequence[tuple[str, int]],
+    services: Mapping[str, str],
     primary: tuple[str, int],
     master: str = "mymaster",
     must_pass: bool = False,
 ) -> Verdict:
-    """Exercise 08.2: the REDIS_URL that finds the primary through these Sentinels."""
+    """Exercise 08.2: the REDIS_URL that finds the primary through the Sentinels among
+    services (cluster.services())."""
+    sentinels = _sentinels(services)
     return check_answer(
         url,
         lambda value: _find_sentinel_url_mistake(value, sentinels, primary, master),

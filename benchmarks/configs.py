@@ -12,6 +12,8 @@ import psutil
 
 from workbook import REPO_DIR, BackgroundServer, ServerSpec, free_port, project_server
 
+from .cluster import ClusterDeployment, start_cluster
+
 # The chat's per-connection limit would hold the benchmark's one sender to 5 messages a
 # second, and its per-address budgets would count all the benchmark's clients, which come
 # from 127.0.0.1, as one: up to 200 sockets and 20 messages a second. Every other check
@@ -111,7 +113,26 @@ class Config:
         return Deployment(servers)
 
 
-CONFIGS = {
+# A cluster's worker runs as the chat configuration's server does: daphne, the Redis layer,
+# the room hub, the limits on one sender raised
+BENCH_WORKER = {"CHAT_CHANNEL_LAYER": "redis", "CHAT_ROOM_HUB": "1", **UNLIMITED_SENDER}
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """The chat beyond one machine (benchmarks/cluster.py): nginx in front of this many
+    daphnes, PostgreSQL, Redis through Sentinel. The run's own Redis and database file go
+    unused: the cluster has its own."""
+
+    name: str
+    description: str
+    workers: int
+
+    def start(self, setup: Setup) -> ClusterDeployment:
+        return ClusterDeployment(start_cluster(self.workers, BENCH_WORKER))
+
+
+CONFIGS: dict[str, Config | ClusterConfig] = {
     config.name: config
     for config in (
         Config(
@@ -158,6 +179,18 @@ CONFIGS = {
             chat_under("daphne", "redis"),
             processes=2,
         ),
+        ClusterConfig(
+            "cluster-1",
+            "the cluster with ONE worker: nginx, one daphne (as chat), PostgreSQL, Redis "
+            "through Sentinel",
+            workers=1,
+        ),
+        ClusterConfig(
+            "cluster",
+            "nginx (least_conn) in front of three daphnes (as chat), PostgreSQL, Redis "
+            "through Sentinel: workbook.cluster's topology, on this machine's cores",
+            workers=3,
+        ),
         Config("raw", "plain websockets.broadcast() server: the Python ceiling", raw),
     )
 }
@@ -181,3 +214,10 @@ class Usage:
 
     def rss_mb(self) -> float:
         return sum(p.memory_info().rss for p in self.processes()) / 2**20
+
+    def rss_mb_each(self) -> list[float]:
+        """Each server's memory (its children included), in the order of the pids."""
+        return [
+            sum(p.memory_info().rss for p in (parent, *parent.children(recursive=True))) / 2**20
+            for parent in self.parents
+        ]

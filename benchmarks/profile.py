@@ -29,7 +29,7 @@ from workbook import BackgroundServer, RedisServer, ServerSpec
 from workbook.ports import HOST
 
 from . import loadgen
-from .configs import CONFIGS, Setup
+from .configs import CONFIGS, Config, Setup
 from .run import RESULTS_DIR, machine
 
 # The cost centres, as the table lists them when they tie
@@ -209,8 +209,11 @@ def table(profile: dict) -> str:
     return "\n".join(lines)
 
 
-# A configuration of one server process: py-spy records one process
-PROFILABLE = [name for name, config in CONFIGS.items() if config.processes == 1]
+# A configuration of one server process: py-spy records one process (a cluster has several,
+# and nginx in front)
+PROFILABLE = [
+    name for name, config in CONFIGS.items() if isinstance(config, Config) and config.processes == 1
+]
 
 
 def py_spy() -> str:

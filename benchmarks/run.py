@@ -20,9 +20,10 @@ from tqdm.auto import tqdm
 
 from workbook import RedisServer
 from workbook.benchplots import plot_results
+from workbook.cluster import missing_programs
 
 from . import burst, loadgen
-from .configs import CONFIGS, Deployment, Setup, Usage
+from .configs import CONFIGS, ClusterConfig, Deployment, Setup, Usage
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -56,6 +57,8 @@ CHATS = (
     "chat-uvicorn",
     "chat-uvicorn-pubsub",
     "chat-2procs",
+    "cluster-1",
+    "cluster",
 )
 
 
@@ -83,7 +86,7 @@ class BurstScenario:
 # so only the baseline, the chat as built, its fastest server and the ceiling take it. Every
 # configuration meets 1000 listeners at 1 message a second: drops, latency, idle memory.
 # benchmarks/README.md gives the time this plan takes.
-AT_SCALE = ("blog", "chat", "chat-uvicorn", "chat-uvicorn-pubsub", "raw")
+AT_SCALE = ("blog", "chat", "chat-uvicorn", "chat-uvicorn-pubsub", "cluster-1", "cluster", "raw")
 FULL = [
     Scenario(10, 1000),
     Scenario(100, 300),
@@ -113,8 +116,8 @@ async def measure(deployment: Deployment, scenario: Scenario | BurstScenario, ro
     """One run of one scenario against one deployment: the load's figures and the servers'."""
     usage = Usage(deployment.pids)
     started, cpu_before = time.perf_counter(), usage.cpu_seconds()
-    connected_rss: list[float] = []
-    connected = lambda: connected_rss.append(usage.rss_mb())  # noqa: E731
+    connected_rss: list[list[float]] = []
+    connected = lambda: connected_rss.append(usage.rss_mb_each())  # noqa: E731
     if isinstance(scenario, BurstScenario):
         outcome = await run_burst(deployment, scenario, room, connected)
     else:
@@ -125,11 +128,21 @@ async def measure(deployment: Deployment, scenario: Scenario | BurstScenario, ro
             rate=scenario.rate,
         )
         outcome = await loadgen.run(load, connected)
+    figures = outcome.summary()
+    cpu_seconds = usage.cpu_seconds() - cpu_before
+    # A burst's sockets: its senders, and the quiet room's sender and listener
+    sockets = scenario.senders + 2 if isinstance(scenario, BurstScenario) else scenario.listeners
     return {
-        **outcome.summary(),
-        "server_cpu_seconds": round(usage.cpu_seconds() - cpu_before, 2),
+        **figures,
+        # Handshakes the clients completed a second (through nginx, for a cluster)
+        "connects_per_second": round(sockets / max(figures["connect_seconds"], 1e-6), 1),
+        "server_cpu_seconds": round(cpu_seconds, 2),
+        # Deliveries per second of the servers' CPU (connecting and closing included)
+        "deliveries_per_cpu_second": round(figures["delivered"] / max(cpu_seconds, 0.01), 1),
         # Every listener connected, nothing sent yet: the memory that many idle sockets take
-        "connected_rss_mb": round(connected_rss[0], 1),
+        "connected_rss_mb": round(sum(connected_rss[0]), 1),
+        # The same for each server process (each worker of a cluster)
+        "connected_rss_mb_each": [round(mb, 1) for mb in connected_rss[0]],
         "server_rss_mb": round(usage.rss_mb(), 1),
         # Connecting and closing included: what a sweep's plan has to budget for
         "wall_seconds": round(time.perf_counter() - started, 2),
@@ -153,6 +166,7 @@ def medians(runs: list[dict]) -> list[dict]:
     for run in runs:
         groups.setdefault((run["config"], run["scenario"]), []).append(run)
     figures = ["deliveries_per_second", "p50_ms", "p99_ms", "drops", "connect_seconds", "seconds"]
+    figures += ["connects_per_second", "deliveries_per_cpu_second"]
     # A burst's own: messages never answered, deliveries later than 2 s after the answer
     figures += ["lost", "late"]
     return [
@@ -166,6 +180,8 @@ def medians(runs: list[dict]) -> list[dict]:
                 if all(name in run for run in group)
             },
             "connected_rss_mb": max(run["connected_rss_mb"] for run in group),
+            # The biggest server process of the configuration (its biggest worker)
+            "connected_rss_mb_each": max(max(run["connected_rss_mb_each"]) for run in group),
             "server_rss_mb": max(run["server_rss_mb"] for run in group),
         }
         for (config, scenario), group in groups.items()
@@ -174,7 +190,9 @@ def medians(runs: list[dict]) -> list[dict]:
 
 # What the chat should reach, printed under the table to read it against
 FOOTNOTE = """\
-RSS MB: the servers' memory with every listener connected, before the first message.
+RSS MB: the servers' memory with every listener connected, before the first message;
+MB/proc: the biggest server process's (a cluster's worker; nginx, Redis and PostgreSQL
+are not counted); conn/s: handshakes the clients completed a second.
 Targets: as fast as possible at 100 listeners, >= 10x blog and >= 50 % of raw; p99 <= 20 ms
 at 100 listeners x 10/s and <= 100 ms at 1000 x 1/s; no drops up to 1000 listeners; 1000
 idle sockets in <= 200 MB. Bursts: no drops, nothing lost or late (delivered more than 2 s
@@ -191,6 +209,7 @@ def table(rows: list[dict]) -> str:
     """
     columns = (
         f"  {'config':20} {'deliv/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'drops':>6} {'RSS MB':>7}"
+        f" {'MB/proc':>7} {'conn/s':>7}"
     )
     lines = []
     for scenario in dict.fromkeys(row["scenario"] for row in rows):
@@ -203,7 +222,8 @@ def table(rows: list[dict]) -> str:
             speed = row["deliveries_per_second"]
             line = (
                 f"  {config:20} {speed:10,.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
-                f"{row['drops']:6.0f} {row['connected_rss_mb']:7.0f}"
+                f"{row['drops']:6.0f} {row['connected_rss_mb']:7.0f} "
+                f"{row['connected_rss_mb_each']:7.0f} {row['connects_per_second']:7.0f}"
             )
             if is_burst:
                 line += f" {row['lost']:6.0f} {row['late']:6.0f} {row['seconds']:9.2f}"
@@ -301,8 +321,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repeats", type=int, default=None, help="runs of each (default 2)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--label", help="the results' file name (default: full, or quick)")
     args = parser.parse_args(argv)
     default = QUICK_CONFIGS if args.quick else list(CONFIGS)
+    # The full sweep leaves the clusters out, saying why, where their programs are missing
+    if not args.configs and (missing := missing_programs()):
+        default = [name for name in default if not isinstance(CONFIGS[name], ClusterConfig)]
+        print(f"Without the clusters: {'; '.join(missing)} (make nginx postgres)")
     chosen = args.configs.split(",") if args.configs else default
     configs = [name.strip() for name in chosen if name.strip()]
     unknown = sorted(set(configs) - set(CONFIGS))
@@ -310,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown configurations {unknown}; choose from {sorted(CONFIGS)}")
     scenarios = QUICK if args.quick else FULL
     repeats = args.repeats or (1 if args.quick else 2)
-    label = "quick" if args.quick else "full"
+    label = args.label or ("quick" if args.quick else "full")
     results = run_benchmark(configs, scenarios, repeats, args.out, label)
     print(table(results["medians"]))
     runs, seconds = len(results["runs"]), results["seconds"]

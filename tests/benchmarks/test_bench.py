@@ -9,12 +9,17 @@ import json
 import pytest
 
 from benchmarks.burst import Burst, RoomState, Socket, outcome
-from benchmarks.configs import CONFIGS, Setup
+from benchmarks.configs import CONFIGS, ClusterConfig, Config, Setup
 from benchmarks.loadgen import Load
 from benchmarks.run import CHATS, BurstScenario, Scenario, medians, run_benchmark, table
 from workbook.servers import CHAT_APPLICATION, SERVER_COMMANDS
 
 pytestmark = pytest.mark.live
+
+
+# The configurations of processes on their own; the clusters' (15 s to start each) have
+# their test in test_cluster.py
+ON_THEIR_OWN = [name for name, config in CONFIGS.items() if isinstance(config, Config)]
 
 
 def test_every_configuration_delivers_everything(tmp_path):
@@ -24,11 +29,12 @@ def test_every_configuration_delivers_everything(tmp_path):
         Scenario(listeners=5, messages=5, rate=50),
         BurstScenario(senders=4, per_sender=3),
     ]
-    results = run_benchmark(list(CONFIGS), scenarios, repeats=1, out=tmp_path, label="smoke")
+    results = run_benchmark(ON_THEIR_OWN, scenarios, repeats=1, out=tmp_path, label="smoke")
 
-    assert len(results["runs"]) == len(CONFIGS) * 2 + len(CHATS)
+    chats = set(CHATS) & set(ON_THEIR_OWN)
+    assert len(results["runs"]) == len(ON_THEIR_OWN) * 2 + len(chats)
     bursts = [run for run in results["runs"] if run["scenario"].startswith("burst")]
-    assert {run["config"] for run in bursts} == set(CHATS)
+    assert {run["config"] for run in bursts} == chats
     for run in bursts:
         # 4 senders x 3 to the 4 of room A, 10 steady ones to the 2 of room B
         assert run["delivered"] == run["expected"] == 4 * 3 * 4 + 10 * 2, run
@@ -43,9 +49,9 @@ def test_every_configuration_delivers_everything(tmp_path):
         assert run["connected_rss_mb"] > 0
     written = json.loads((tmp_path / "smoke.json").read_text())
     assert written["medians"] == results["medians"]
-    assert {row["config"] for row in written["medians"]} == set(CONFIGS)
+    assert {row["config"] for row in written["medians"]} == set(ON_THEIR_OWN)
     printed = table(written["medians"])
-    for name in CONFIGS:
+    for name in ON_THEIR_OWN:
         assert f"  {name} " in printed
     assert "burst: 4 senders x 3 + a steady room" in printed
     for plot in ("smoke-throughput.png", "smoke-latency.png"):
@@ -121,6 +127,9 @@ def test_bursts_run_on_the_chat_configurations_and_show_what_was_lost():
         "lost": 0,
         "late": 0,
         "connected_rss_mb": 100.0,
+        "connected_rss_mb_each": [100.0],
+        "connects_per_second": 50.0,
+        "deliveries_per_cpu_second": 4000.0,
         "server_rss_mb": 120.0,
     }
     rows = medians([run, {**run, "seconds": 6.25, "late": 2}])
@@ -169,7 +178,10 @@ def test_a_configuration_describes_its_server_with_the_workbooks_command(tmp_pat
 
 
 def test_raw_is_the_plain_websockets_server_and_every_configuration_is_described(tmp_path):
-    """raw runs benchmarks.raw_server on its port; every other configuration is in SERVERS."""
+    """raw runs benchmarks.raw_server on its port; every other configuration is in SERVERS,
+    or a cluster."""
     server = CONFIGS["raw"].server(describing_setup(tmp_path))
     assert server.command[1:] == ("-m", "benchmarks.raw_server", str(server.port))
-    assert set(CONFIGS) == {"raw", *SERVERS}
+    clusters = {name for name, config in CONFIGS.items() if isinstance(config, ClusterConfig)}
+    assert clusters == {"cluster", "cluster-1"}
+    assert set(CONFIGS) == {"raw", *SERVERS, *clusters}

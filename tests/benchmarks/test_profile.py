@@ -209,7 +209,7 @@ def setup_for_describing(tmp_path) -> profile.Setup:
     return profile.Setup(redis_url="redis://127.0.0.1:1/0", database=tmp_path / "db")
 
 
-@pytest.mark.parametrize("config", ["chat-2procs", "no-such-config"])
+@pytest.mark.parametrize("config", ["chat-2procs", "cluster-1", "no-such-config"])
 def test_a_configuration_of_several_processes_or_none_is_refused(tmp_path, config):
     """py-spy records one process: only a configuration of one server can be profiled."""
     with pytest.raises(ValueError, match=f"cannot profile '{config}'"):

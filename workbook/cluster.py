@@ -181,6 +181,7 @@ class LocalCluster:
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": self.secret_key(),
             "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis.url,
             "DJANGO_STATIC_ROOT": str(self.static_root),
             "CHAT_TRUSTED_PROXIES": on_this_system(NGINX_SOURCE),
             "CHAT_DRAIN_SECONDS": str(DRAIN_SECONDS),
@@ -342,6 +343,8 @@ def supervise(folder: Path = CLUSTER_DIR) -> int:
     try:
         cluster.start()
     except Exception as error:
+        # Into the log, which `cluster up` shows: what failed, after what had started
+        print(_("The cluster could not start: {error}", error=error), flush=True)
         state.write_text(json.dumps({"pid": os.getpid(), "error": str(error)}))
         return 1
     details = {"pid": os.getpid(), "url": cluster.url, "services": cluster.services()}

@@ -22,10 +22,13 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from .i18n import _
@@ -36,7 +39,7 @@ from .ports import HOST, free_port
 from .postgres import PostgresServer, missing_server_user, postgres_bin
 from .redis_server import server_binary
 from .sentinel import SentinelGroup, loopback_aliases
-from .servers import BackgroundServer, start_daphne
+from .servers import BackgroundServer, project_server
 
 CLUSTER_DIR = Path(os.environ.get("WORKBOOK_CLUSTER_DIR", REPO_DIR / "build" / "cluster"))
 
@@ -112,7 +115,8 @@ class LocalCluster:
 
     def __init__(self, folder: Path = CLUSTER_DIR, log: Callable[[str], None] = print) -> None:
         self.folder = Path(folder).resolve()
-        self.log = log
+        # One line at a time, whichever of the parts starting side by side logs it
+        self.log = one_at_a_time(log)
         self.postgres: PostgresServer | None = None
         self.redis: SentinelGroup | None = None
         self.workers: dict[str, BackgroundServer] = {}
@@ -141,14 +145,13 @@ class LocalCluster:
         # Should this Python end without stop(), its exit still stops the cluster
         atexit.register(self.stop)
         try:
-            self.start_postgres()
-            self.start_redis()
-            self.log(
-                _("Static files: manage.py collectstatic into {folder}", folder=self.static_root)
-            )
-            collect_static(self.static_root)
-            for name in WORKER_HOSTS:
-                self.start_worker(name)
+            # Three parts that need nothing of one another start side by side, then the
+            # workers (which need all three), side by side too, then nginx in front
+            together(self.start_postgres, self.start_redis, self.collect_static)
+            # Made before the workers start, which must all sign with the same one
+            self.secret_key()
+            together(*(partial(self.start_worker, name) for name in WORKER_HOSTS))
+            self.workers = {name: self.workers[name] for name in WORKER_HOSTS}
             self.start_nginx()
         except BaseException:
             self.stop()
@@ -173,6 +176,10 @@ class LocalCluster:
         primary = "{}:{}".format(*self.redis.primary_address())
         self.log(_("Redis: primary {primary}, a replica, three Sentinels", primary=primary))
 
+    def collect_static(self) -> None:
+        self.log(_("Static files: manage.py collectstatic into {folder}", folder=self.static_root))
+        collect_static(self.static_root)
+
     def worker_environment(self) -> dict[str, str]:
         """A worker as deployed: debug off, PostgreSQL, Redis through Sentinel, nginx trusted.
         Behind Jupyter's proxy (Docker, Binder), the pages' prefix is nginx's port's."""
@@ -191,19 +198,27 @@ class LocalCluster:
         """The cluster's own secret key, made once, readable by this user only, never shown."""
         path = self.folder / "secret_key"
         if not path.exists():
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(50))
+            # Whole or not at all: an empty file left by a crash would stop every worker
+            draft = path.with_name(f".secret_key.{os.getpid()}")
+            draft.unlink(missing_ok=True)
+            draft.touch(mode=0o600)
+            draft.write_text(secrets.token_urlsafe(50))
+            draft.replace(path)
         return path.read_text().strip()
 
     def start_worker(self, name: str, port: int | None = None) -> BackgroundServer:
         """Start (or start again, on its port) the worker called name."""
-        worker = start_daphne(
+        spec = project_server(
+            "daphne",
             redis_url=self.redis.url,
             env=self.worker_environment(),
             migrate=False,
             host=on_this_system(WORKER_HOSTS[name]),
             port=port,
         )
+        # What runs, as you would type it (the secret hidden), in the cluster's own log
+        self.log(spec.as_typed())
+        worker = spec.start()
         self.workers[name] = worker
         return worker
 
@@ -324,6 +339,27 @@ class LocalCluster:
             "running" if self.nginx is not None and self.nginx.server.is_running() else "stopped"
         )
         return f"<LocalCluster {state} in {self.folder}>"
+
+
+def one_at_a_time(log: Callable[[str], None]) -> Callable[[str], None]:
+    """log, called by one thread at a time, so that lines logged at once stay whole."""
+    lock = threading.Lock()
+
+    def logged(line: str) -> None:
+        with lock:
+            log(line)
+
+    return logged
+
+
+def together(*steps: Callable[[], object]) -> None:
+    """Run the steps at once, each in a thread; return once all have ended, raising the
+    first one's error if any failed (the others have ended by then: nothing still starts
+    while the caller stops what did)."""
+    with ThreadPoolExecutor(len(steps)) as pool:
+        futures = [pool.submit(step) for step in steps]
+    for future in futures:
+        future.result()
 
 
 # make cluster / make cluster-stop: a supervisor process holds the cluster

@@ -243,8 +243,8 @@ class LocalCluster:
         atexit.unregister(self.stop)
         if self.nginx is not None:
             self.nginx.stop()
-        for worker in self.workers.values():
-            worker.stop(timeout=DRAIN_SECONDS + 5)
+        # Side by side: each waits for its own sockets to close
+        together(*(partial(w.stop, timeout=DRAIN_SECONDS + 5) for w in self.workers.values()))
         if self.redis is not None:
             self.redis.stop()
         if self.postgres is not None:
@@ -356,7 +356,7 @@ def together(*steps: Callable[[], object]) -> None:
     """Run the steps at once, each in a thread; return once all have ended, raising the
     first one's error if any failed (the others have ended by then: nothing still starts
     while the caller stops what did)."""
-    with ThreadPoolExecutor(len(steps)) as pool:
+    with ThreadPoolExecutor(max(1, len(steps))) as pool:
         futures = [pool.submit(step) for step in steps]
     for future in futures:
         future.result()

@@ -27,7 +27,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
@@ -369,6 +369,13 @@ def state_file(folder: Path = CLUSTER_DIR) -> Path:
     return Path(folder) / "state.json"
 
 
+def write_state(path: Path, details: dict) -> None:
+    """Write state.json whole at once: `cluster up` reads it as soon as it appears."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.write_text(json.dumps(details))
+    draft.replace(path)
+
+
 def supervise(folder: Path = CLUSTER_DIR) -> int:
     """Run the cluster until SIGTERM or SIGINT, then stop it; its state in state.json."""
     stopping = []
@@ -381,10 +388,10 @@ def supervise(folder: Path = CLUSTER_DIR) -> int:
     except Exception as error:
         # Into the log, which `cluster up` shows: what failed, after what had started
         print(_("The cluster could not start: {error}", error=error), flush=True)
-        state.write_text(json.dumps({"pid": os.getpid(), "error": str(error)}))
+        write_state(state, {"pid": os.getpid(), "error": str(error)})
         return 1
     details = {"pid": os.getpid(), "url": cluster.url, "services": cluster.services()}
-    state.write_text(json.dumps(details))
+    write_state(state, details)
     try:
         while not stopping:
             time.sleep(0.2)
@@ -424,6 +431,12 @@ def up(folder: Path = CLUSTER_DIR, log: Callable[[str], None] = print) -> int:
     deadline = time.monotonic() + UP_SECONDS
     while not state_file(folder).exists():
         if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                # Not ready in time: the supervisor stops whatever it started, then exits
+                log(_("The cluster was not ready within {seconds} s", seconds=UP_SECONDS))
+                process.terminate()
+                with suppress(subprocess.TimeoutExpired):
+                    process.wait(60)
             log((folder / "cluster.log").read_text(errors="replace"))
             return 1
         time.sleep(0.2)

@@ -284,8 +284,10 @@ class LocalCluster:
         return found
 
     def worker_at(self, upstream: str) -> str:
-        """The name of the worker nginx logged as upstream ("127.0.0.3:40123")."""
-        return next(name for name, w in self.workers.items() if self.address(w) == upstream)
+        """The name of the worker nginx logged as upstream ("127.0.0.3:40123"); of several
+        it tried ("127.0.0.2:40111, 127.0.0.3:40123"), the one that answered (served_by)."""
+        answered = served_by({"upstream": upstream})
+        return next(name for name, w in self.workers.items() if self.address(w) == answered)
 
     # Failing on purpose
 

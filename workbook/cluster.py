@@ -22,10 +22,13 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 
 from .i18n import _
@@ -36,7 +39,7 @@ from .ports import HOST, free_port
 from .postgres import PostgresServer, missing_server_user, postgres_bin
 from .redis_server import server_binary
 from .sentinel import SentinelGroup, loopback_aliases
-from .servers import BackgroundServer, start_daphne
+from .servers import BackgroundServer, project_server
 
 CLUSTER_DIR = Path(os.environ.get("WORKBOOK_CLUSTER_DIR", REPO_DIR / "build" / "cluster"))
 
@@ -112,7 +115,8 @@ class LocalCluster:
 
     def __init__(self, folder: Path = CLUSTER_DIR, log: Callable[[str], None] = print) -> None:
         self.folder = Path(folder).resolve()
-        self.log = log
+        # One line at a time, whichever of the parts starting side by side logs it
+        self.log = one_at_a_time(log)
         self.postgres: PostgresServer | None = None
         self.redis: SentinelGroup | None = None
         self.workers: dict[str, BackgroundServer] = {}
@@ -141,14 +145,13 @@ class LocalCluster:
         # Should this Python end without stop(), its exit still stops the cluster
         atexit.register(self.stop)
         try:
-            self.start_postgres()
-            self.start_redis()
-            self.log(
-                _("Static files: manage.py collectstatic into {folder}", folder=self.static_root)
-            )
-            collect_static(self.static_root)
-            for name in WORKER_HOSTS:
-                self.start_worker(name)
+            # Three parts that need nothing of one another start side by side, then the
+            # workers (which need all three), side by side too, then nginx in front
+            together(self.start_postgres, self.start_redis, self.collect_static)
+            # Made before the workers start, which must all sign with the same one
+            self.secret_key()
+            together(*(partial(self.start_worker, name) for name in WORKER_HOSTS))
+            self.workers = {name: self.workers[name] for name in WORKER_HOSTS}
             self.start_nginx()
         except BaseException:
             self.stop()
@@ -173,6 +176,10 @@ class LocalCluster:
         primary = "{}:{}".format(*self.redis.primary_address())
         self.log(_("Redis: primary {primary}, a replica, three Sentinels", primary=primary))
 
+    def collect_static(self) -> None:
+        self.log(_("Static files: manage.py collectstatic into {folder}", folder=self.static_root))
+        collect_static(self.static_root)
+
     def worker_environment(self) -> dict[str, str]:
         """A worker as deployed: debug off, PostgreSQL, Redis through Sentinel, nginx trusted.
         Behind Jupyter's proxy (Docker, Binder), the pages' prefix is nginx's port's."""
@@ -181,6 +188,7 @@ class LocalCluster:
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": self.secret_key(),
             "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis.url,
             "DJANGO_STATIC_ROOT": str(self.static_root),
             "CHAT_TRUSTED_PROXIES": on_this_system(NGINX_SOURCE),
             "CHAT_DRAIN_SECONDS": str(DRAIN_SECONDS),
@@ -190,19 +198,27 @@ class LocalCluster:
         """The cluster's own secret key, made once, readable by this user only, never shown."""
         path = self.folder / "secret_key"
         if not path.exists():
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(50))
+            # Whole or not at all: an empty file left by a crash would stop every worker
+            draft = path.with_name(f".secret_key.{os.getpid()}")
+            draft.unlink(missing_ok=True)
+            draft.touch(mode=0o600)
+            draft.write_text(secrets.token_urlsafe(50))
+            draft.replace(path)
         return path.read_text().strip()
 
     def start_worker(self, name: str, port: int | None = None) -> BackgroundServer:
         """Start (or start again, on its port) the worker called name."""
-        worker = start_daphne(
+        spec = project_server(
+            "daphne",
             redis_url=self.redis.url,
             env=self.worker_environment(),
             migrate=False,
             host=on_this_system(WORKER_HOSTS[name]),
             port=port,
         )
+        # What runs, as you would type it (the secret hidden), in the cluster's own log
+        self.log(spec.as_typed())
+        worker = spec.start()
         self.workers[name] = worker
         return worker
 
@@ -227,8 +243,8 @@ class LocalCluster:
         atexit.unregister(self.stop)
         if self.nginx is not None:
             self.nginx.stop()
-        for worker in self.workers.values():
-            worker.stop(timeout=DRAIN_SECONDS + 5)
+        # Side by side: each waits for its own sockets to close
+        together(*(partial(w.stop, timeout=DRAIN_SECONDS + 5) for w in self.workers.values()))
         if self.redis is not None:
             self.redis.stop()
         if self.postgres is not None:
@@ -268,8 +284,10 @@ class LocalCluster:
         return found
 
     def worker_at(self, upstream: str) -> str:
-        """The name of the worker nginx logged as upstream ("127.0.0.3:40123")."""
-        return next(name for name, w in self.workers.items() if self.address(w) == upstream)
+        """The name of the worker nginx logged as upstream ("127.0.0.3:40123"); of several
+        it tried ("127.0.0.2:40111, 127.0.0.3:40123"), the one that answered (served_by)."""
+        answered = served_by({"upstream": upstream})
+        return next(name for name, w in self.workers.items() if self.address(w) == answered)
 
     # Failing on purpose
 
@@ -325,11 +343,39 @@ class LocalCluster:
         return f"<LocalCluster {state} in {self.folder}>"
 
 
+def one_at_a_time(log: Callable[[str], None]) -> Callable[[str], None]:
+    """log, called by one thread at a time, so that lines logged at once stay whole."""
+    lock = threading.Lock()
+
+    def logged(line: str) -> None:
+        with lock:
+            log(line)
+
+    return logged
+
+
+def together(*steps: Callable[[], object]) -> None:
+    """Run the steps at once, each in a thread; return once all have ended, raising the
+    first one's error if any failed (the others have ended by then: nothing still starts
+    while the caller stops what did)."""
+    with ThreadPoolExecutor(max(1, len(steps))) as pool:
+        futures = [pool.submit(step) for step in steps]
+    for future in futures:
+        future.result()
+
+
 # make cluster / make cluster-stop: a supervisor process holds the cluster
 
 
 def state_file(folder: Path = CLUSTER_DIR) -> Path:
     return Path(folder) / "state.json"
+
+
+def write_state(path: Path, details: dict) -> None:
+    """Write state.json whole at once: `cluster up` reads it as soon as it appears."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.write_text(json.dumps(details))
+    draft.replace(path)
 
 
 def supervise(folder: Path = CLUSTER_DIR) -> int:
@@ -342,10 +388,12 @@ def supervise(folder: Path = CLUSTER_DIR) -> int:
     try:
         cluster.start()
     except Exception as error:
-        state.write_text(json.dumps({"pid": os.getpid(), "error": str(error)}))
+        # Into the log, which `cluster up` shows: what failed, after what had started
+        print(_("The cluster could not start: {error}", error=error), flush=True)
+        write_state(state, {"pid": os.getpid(), "error": str(error)})
         return 1
     details = {"pid": os.getpid(), "url": cluster.url, "services": cluster.services()}
-    state.write_text(json.dumps(details))
+    write_state(state, details)
     try:
         while not stopping:
             time.sleep(0.2)
@@ -385,6 +433,12 @@ def up(folder: Path = CLUSTER_DIR, log: Callable[[str], None] = print) -> int:
     deadline = time.monotonic() + UP_SECONDS
     while not state_file(folder).exists():
         if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                # Not ready in time: the supervisor stops whatever it started, then exits
+                log(_("The cluster was not ready within {seconds} s", seconds=UP_SECONDS))
+                process.terminate()
+                with suppress(subprocess.TimeoutExpired):
+                    process.wait(60)
             log((folder / "cluster.log").read_text(errors="replace"))
             return 1
         time.sleep(0.2)

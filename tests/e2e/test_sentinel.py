@@ -6,13 +6,17 @@ The test prints how long the failover and the chat's return took (pytest -s show
 
 import asyncio
 import time
-import urllib.request
 
 import pytest
-from websockets.exceptions import ConnectionClosed
 
 from chat.outage import CLOSE_TRY_AGAIN_LATER
-from workbook.chat_client import RECEIVE_TIMEOUT, join, next_frame, say
+from workbook.chat_client import (
+    guest_cookie,
+    join_when_ready,
+    next_frame,
+    say,
+    wait_for_presence,
+)
 
 pytestmark = pytest.mark.live
 
@@ -20,38 +24,7 @@ pytestmark = pytest.mark.live
 RESUME_SECONDS = 10
 # The whole test: one that cannot finish fails instead of hanging
 SCENARIO_SECONDS = 60
-# How often a client knocks again while the chat says Redis is out of reach
-RETRY_SECONDS = 0.2
 ROOM = "sentinel-failover"
-
-
-def guest_cookie(server) -> str:
-    """Open the room page as a browser would: its session cookie carries a guest name."""
-    with urllib.request.urlopen(f"{server.url}/chat/{ROOM}/", timeout=RECEIVE_TIMEOUT) as page:
-        cookies = [header.split(";", 1)[0] for header in page.headers.get_all("Set-Cookie")]
-    return "; ".join(cookies)
-
-
-async def join_when_ready(server, cookie: str, deadline: float):
-    """A socket in the room with presence. While Redis is out of reach the chat answers
-    with an error and closes: knock again until it welcomes the socket, or the deadline."""
-    while True:
-        websocket = await join(server, ROOM, query="presence=1", cookie=cookie)
-        try:
-            if (await next_frame(websocket, kind=None))["type"] != "error":
-                return websocket
-        except ConnectionClosed:
-            pass
-        await websocket.close()
-        assert time.monotonic() < deadline, "the chat did not take sockets again in time"
-        await asyncio.sleep(RETRY_SECONDS)
-
-
-async def wait_for_presence(websocket, count: int) -> list[str]:
-    """Read presence frames until count people are listed (each read has a timeout)."""
-    while len(users := (await next_frame(websocket, "presence"))["users"]) != count:
-        pass
-    return users
 
 
 async def told_to_come_back(websocket) -> None:
@@ -66,12 +39,12 @@ async def test_the_chat_resumes_when_its_redis_primary_is_killed(start_chat_serv
     one socket reaches another again, on the same daphne; presence follows new people."""
     server = start_chat_server(redis=sentinel_group.url)
     assert "Channel layer: RedisChannelLayer through Sentinel: master mymaster" in server.log()
-    alice_cookie, bob_cookie, carol_cookie = (guest_cookie(server) for _ in range(3))
+    alice_cookie, bob_cookie, carol_cookie = (guest_cookie(server, ROOM) for _ in range(3))
     pid = server.pid
 
     async def scenario():
-        alice = await join_when_ready(server, alice_cookie, time.monotonic() + RESUME_SECONDS)
-        bob = await join_when_ready(server, bob_cookie, time.monotonic() + RESUME_SECONDS)
+        alice = await join_when_ready(server, ROOM, alice_cookie, time.monotonic() + RESUME_SECONDS)
+        bob = await join_when_ready(server, ROOM, bob_cookie, time.monotonic() + RESUME_SECONDS)
         people = await wait_for_presence(alice, 2)
         await say(alice, "before the failover")
         await next_frame(bob, message="before the failover")
@@ -90,15 +63,15 @@ async def test_the_chat_resumes_when_its_redis_primary_is_killed(start_chat_serv
 
         # The clients knock again until the chat takes them, as the room page does
         deadline = killed + RESUME_SECONDS
-        alice = await join_when_ready(server, alice_cookie, deadline)
-        bob = await join_when_ready(server, bob_cookie, deadline)
+        alice = await join_when_ready(server, ROOM, alice_cookie, deadline)
+        bob = await join_when_ready(server, ROOM, bob_cookie, deadline)
         await say(alice, "after the failover")
         await next_frame(bob, message="after the failover")
         resumed = time.monotonic() - killed
         new, promoted = await failover
 
         # Presence works on the new primary: a newcomer is listed, and gone when she leaves
-        carol = await join_when_ready(server, carol_cookie, time.monotonic() + RESUME_SECONDS)
+        carol = await join_when_ready(server, ROOM, carol_cookie, time.monotonic() + RESUME_SECONDS)
         assert set(people) < set(await wait_for_presence(alice, 3))
         await carol.close()
         assert await wait_for_presence(alice, 2) == people

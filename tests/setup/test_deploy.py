@@ -17,6 +17,7 @@ from django.conf import settings
 
 from tests.topology import COMPOSE_FILE, ONE_SHOT, TOPOLOGY, compose_services, services_by_role
 from workbook import CHATPROJECT_DIR, REPO_DIR
+from workbook.cluster import roles
 from workbook.nginx import PLACEHOLDER, TEMPLATE
 
 DEPLOY_DIR = REPO_DIR / "deploy"
@@ -71,6 +72,14 @@ def test_the_services_by_role_are_the_topology():
     """nginx, three chat workers, PostgreSQL, a Redis primary and replica, three Sentinels,
     and the one-shot migrate: the same services the local cluster runs."""
     assert services_by_role() == TOPOLOGY | ONE_SHOT
+
+
+def test_the_local_cluster_runs_the_same_services():
+    """make cluster (workbook/cluster.py) runs the file's long-running services, by the same
+    names and roles (tests/e2e/test_cluster.py compares the running cluster with the file:
+    its services, its workers' variables, its nginx template)."""
+    assert roles() == TOPOLOGY
+    assert {role: names for role, names in services_by_role().items() if role in roles()} == roles()
 
 
 def test_only_nginx_is_published_and_on_loopback_only(services):

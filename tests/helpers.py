@@ -171,6 +171,19 @@ def say_in_page(page: Page, text: str) -> None:
     expect(box).to_have_value("")
 
 
+def say_not_saved(page: Page, text: str) -> None:
+    """Send text while the chat cannot save it: the page says so, keeps the text in the
+    box, and stays connected."""
+    box = page.locator("#chat-message-input")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.locator("#chat-log li.notice")).to_have_text(
+        [re.compile(r"^Not sent: your message was not saved")]
+    )
+    expect(box).to_have_value(text)
+    expect(page.locator("#chat-status")).to_have_attribute("data-state", "open")
+
+
 # Counts the sockets a page opens (window.socketsOpened), for a context's add_init_script
 COUNT_SOCKETS = """
 window.socketsOpened = 0;

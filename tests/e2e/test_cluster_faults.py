@@ -11,7 +11,6 @@ PostgreSQL is down it keeps the text the chat could not save.
 import asyncio
 import contextlib
 import itertools
-import re
 import time
 from collections.abc import Callable
 
@@ -21,7 +20,7 @@ from playwright.sync_api import expect
 from chat import frames
 from chatproject.settings import CHAT_SAVE_SECONDS
 from tests.e2e.test_browser import two_users
-from tests.helpers import messages
+from tests.helpers import messages, say_not_saved
 from workbook.chat_client import ReconnectingClient, join, next_frame, say
 from workbook.nginx import served_by
 
@@ -382,13 +381,7 @@ def test_the_page_keeps_the_text_while_postgres_is_down(local_cluster, new_conte
     alice, bob = two_users(new_context, cluster.nginx, "keeping")
     box = alice.locator("#chat-message-input")
     with cluster.postgres_down():
-        box.fill("worth keeping")
-        box.press("Enter")
-        expect(alice.locator("#chat-log li.notice")).to_have_text(
-            [re.compile(r"^Not sent: your message was not saved")]
-        )
-        expect(box).to_have_value("worth keeping")
-        expect(alice.locator("#chat-status")).to_have_attribute("data-state", "open")
+        say_not_saved(alice, "worth keeping")
     deadline = time.monotonic() + RECOVERY_BOUND
     while box.input_value():
         assert time.monotonic() < deadline, "still not saved"

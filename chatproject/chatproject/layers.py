@@ -79,6 +79,18 @@ class ChatRedisLayer(RedisChannelLayer):
         args = [messages[key] for key in keys] + [capacities[key] for key in keys]
         return await connection.eval(GROUP_SEND, len(keys), *keys, *args, time.time(), self.expiry)
 
+    async def group_renew(self, group: str, channel: str) -> bool:
+        """group_add that says whether Redis still had channel in group (False: it had not).
+
+        Redis replicates asynchronously: after a failover the new primary lacks the last
+        writes the old one took, a hub's membership among them, and nothing else says so.
+        """
+        key = self._group_key(group)
+        connection = self.connection(self.consistent_hash(group))
+        added = await connection.zadd(key, {channel: time.time()})
+        await connection.expire(key, self.group_expiry)
+        return not added
+
     async def receive_many(self, channel: str, most: int) -> list[dict]:
         """Up to most messages from a plain channel, oldest first; waits for the first.
 

@@ -81,6 +81,14 @@ FELL_BEHIND_RETRY_AFTER = 1.0
 # (chatproject/layers.py): one round trip for up to this many, instead of four for each
 RECEIVE_BATCH = 100
 
+# How often a hub checks that Redis still has it in its group (one ZADD): a failover loses
+# the writes the replica had not copied yet, and then the hub hears nothing, silently
+MEMBERSHIP_CHECK_SECONDS = 2.0
+
+# Counted when Redis had lost a hub's membership: its sockets missed the room's messages
+# for up to MEMBERSHIP_CHECK_SECONDS and were sent to catch up from history
+LOST_MEMBERSHIP = "hub_rejoined"
+
 # This process's hubs by group, in each event loop: a server has one loop; tests run each
 # in a loop of its own, and a hub belongs to the loop its task runs in
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, "Hub"]] = (
@@ -199,11 +207,36 @@ class Hub:
         member.fell_behind()
 
     async def renew(self) -> None:
-        """Join the group again before the layer forgets memberships (group_expiry)."""
+        """Join the group again before the layer forgets memberships (group_expiry), and
+        often, where the layer can say, to see that Redis did not lose the membership."""
+        checks = hasattr(self.layer, "group_renew")
         expiry = getattr(self.layer, "group_expiry", None)
-        while expiry:
-            await asyncio.sleep(expiry / 2)
-            await self.layer.group_add(self.group, self.channel_name)
+        period = MEMBERSHIP_CHECK_SECONDS if checks else expiry and expiry / 2
+        while period:
+            await asyncio.sleep(period)
+            if not checks:
+                await self.layer.group_add(self.group, self.channel_name)
+                continue
+            try:
+                kept = await self.layer.group_renew(self.group, self.channel_name)
+            except REDIS_ERRORS:
+                continue  # an outage: listen() meets it too, and ends the hub
+            if not kept:
+                self.lost_membership()
+
+    def lost_membership(self) -> None:
+        """Redis lost this hub's membership (a failover): the room's messages since then
+        went to the other processes only, so every socket here catches up from history."""
+        count(LOST_MEMBERSHIP)
+        logger.warning(
+            "The hub of %s was no longer in its group (Redis failed over?); joined again, "
+            "and its %d sockets were asked to reconnect and catch up",
+            self.group,
+            len(self.members),
+        )
+        for member in list(self.members):
+            self.members.pop(member, None)
+            member.fell_behind()
 
     async def fail(self, error: Exception) -> None:
         """The hub cannot go on: its sockets are told and closed, so that they retry."""

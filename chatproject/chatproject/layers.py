@@ -1,6 +1,6 @@
 """The chat's channel layer, and the line that names it at start-up.
 
-ChatRedisLayer is channels-redis's RedisChannelLayer with two changes, both for bursts:
+ChatRedisLayer is channels-redis's RedisChannelLayer with three changes:
 
 - group_send counts what it drops. Past a channel's capacity channels-redis drops the
   message and only logs it at INFO; here every such drop is counted as ``over_capacity``
@@ -11,6 +11,10 @@ ChatRedisLayer is channels-redis's RedisChannelLayer with two changes, both for 
   process's channels share one Redis queue for, and so one capacity): each room's hub has
   its own queue and capacity, and a burst in one room neither fills another room's nor
   makes it wait behind the burst.
+- group_renew is group_add that says whether the channel was still in the group. After a
+  Sentinel failover the new primary lacks the last writes the old one took; a hub that
+  joined its room just before hears nothing from then on, and this is how it finds out
+  (chat/hub.py).
 
 settings.py sizes the layer (capacity, expiry) and says why.
 """
@@ -48,7 +52,8 @@ return over_capacity
 
 
 class ChatRedisLayer(RedisChannelLayer):
-    """RedisChannelLayer whose group_send counts its drops, with a batch read for hubs."""
+    """RedisChannelLayer whose group_send counts its drops, with a batch read for hubs and
+    a renewal that says whether Redis had lost a membership."""
 
     async def group_send(self, group, message):
         """channels-redis's group_send, step for step, counting the channels over capacity."""
@@ -78,6 +83,21 @@ class ChatRedisLayer(RedisChannelLayer):
         await pipe.execute()
         args = [messages[key] for key in keys] + [capacities[key] for key in keys]
         return await connection.eval(GROUP_SEND, len(keys), *keys, *args, time.time(), self.expiry)
+
+    async def group_renew(self, group: str, channel: str) -> bool:
+        """group_add that says whether Redis still had channel in group (False: it had not).
+
+        Redis replicates asynchronously: after a failover the new primary lacks the last
+        writes the old one took, a hub's membership among them, and nothing else says so.
+        """
+        key = self._group_key(group)
+        connection = self.connection(self.consistent_hash(group))
+        # One round trip: every hub of every room does this every few seconds
+        pipe = connection.pipeline(transaction=False)
+        pipe.zadd(key, {channel: time.time()})
+        pipe.expire(key, self.group_expiry)
+        added, _ = await pipe.execute()
+        return not added
 
     async def receive_many(self, channel: str, most: int) -> list[dict]:
         """Up to most messages from a plain channel, oldest first; waits for the first.

@@ -5,13 +5,16 @@ and e2e/test_faults.py (Redis outages); these tests look at the hub itself, on t
 """
 
 import asyncio
+import uuid
 
 import pytest
 from channels.layers import InMemoryChannelLayer
 
 from chat import hub
 from chat.consumers import RoomMessages
+from chat.counters import counted
 from chat.presence import PresenceFrames
+from chatproject.layers import ChatRedisLayer
 from tests.helpers import say, users
 
 GROUP = "chat_demoroom"
@@ -143,6 +146,36 @@ async def test_membership_is_renewed_before_the_layer_forgets_it():
         assert alice.frames == ["still here"]
     finally:
         await hub.leave(room, alice)
+
+
+@pytest.mark.live
+async def test_a_membership_redis_lost_sends_the_sockets_to_catch_up(redis_url, monkeypatch):
+    """When Redis no longer has the hub in its group (a failover loses the writes the
+    replica had not copied), the hub sees it, says so, and its sockets catch up."""
+    monkeypatch.setattr(hub, "MEMBERSHIP_CHECK_SECONDS", 0.05)
+    layer = ChatRedisLayer(hosts=[redis_url], prefix=f"test{uuid.uuid4().hex}")
+    alice, bob = Socket("alice"), Socket("bob")
+    before = counted(hub.LOST_MEMBERSHIP)
+    room = await hub.join(layer, GROUP, alice, lambda: echo)
+    await hub.join(layer, GROUP, bob, lambda: echo)
+    try:
+        # The new primary's view after a failover: the room's group without this hub
+        await layer.group_discard(GROUP, room.channel_name)
+        async with asyncio.timeout(2):
+            while not (alice.behind and bob.behind):
+                await asyncio.sleep(0.01)
+        assert counted(hub.LOST_MEMBERSHIP) == before + 1
+        # In the group again, for the sockets that come back
+        carol = Socket("carol")
+        assert await hub.join(layer, GROUP, carol, lambda: echo) is room
+        await layer.group_send(GROUP, {"type": "x", "text": "welcome back"})
+        await arrival(carol)
+        assert carol.frames == ["welcome back"]
+        await hub.leave(room, carol)
+    finally:
+        await hub.leave(room, alice)
+        await hub.leave(room, bob)
+        await layer.flush()
 
 
 async def test_a_failing_layer_closes_every_socket_for_a_retry():

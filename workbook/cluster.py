@@ -52,6 +52,11 @@ POSTGRES_HOST = "127.0.0.5"
 DATABASE = "chat"
 # A worker asked to stop waits this long at most for its sockets to close (CHAT_DRAIN_SECONDS)
 DRAIN_SECONDS = 5
+# How long the Sentinels wait for an answer from the primary before they fail it over. One
+# second (the tests of sentinel.py) is too little for a machine under load: a Redis busy
+# with a flood on 2 cores misses it, and the failover loses writes the replica had not
+# copied yet. Production's default is 30 s.
+SENTINEL_DOWN_AFTER = 3.0
 # nginx takes a worker it could not reach out of turn for a while (fail_timeout, 10 s): a
 # rolling restart waits for nginx to use a restarted worker before it stops the next
 BACK_IN_TURN_SECONDS = 15
@@ -172,7 +177,7 @@ class LocalCluster:
 
     def start_redis(self) -> None:
         # Each on its own address where the system allows (sentinel.py's ADDRESSES)
-        self.redis = SentinelGroup(parent=self.folder).start()
+        self.redis = SentinelGroup(parent=self.folder, down_after=SENTINEL_DOWN_AFTER).start()
         primary = "{}:{}".format(*self.redis.primary_address())
         self.log(_("Redis: primary {primary}, a replica, three Sentinels", primary=primary))
 

@@ -66,6 +66,12 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         if self.closing_behind:
             # Told and closing: the room's further messages are for its next connection
             return
+        if self.state != self.STATE_OPEN:
+            # Closing already (the server drains, chatproject/drain.py): autobahn would
+            # raise, and the application with it, losing the frames the client sent before
+            # it heard the close; they are still handled (a message saved), and the client
+            # catches up from history on its next connection
+            return
         super().serverSend(content, binary)
         if unsent_bytes(self.transport) > self.factory.send_buffer_bytes:
             self.fall_behind()

@@ -223,7 +223,7 @@ def table(rows: list[dict]) -> str:
             line = (
                 f"  {config:20} {speed:10,.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
                 f"{row['drops']:6.0f} {row['connected_rss_mb']:7.0f} "
-                f"{row['connected_rss_mb_each']:7.0f} {row['connects_per_second']:7.0f}"
+                f"{figure(row, 'connected_rss_mb_each', 7)} {figure(row, 'connects_per_second', 7)}"
             )
             if is_burst:
                 line += f" {row['lost']:6.0f} {row['late']:6.0f} {row['seconds']:9.2f}"
@@ -232,6 +232,13 @@ def table(rows: list[dict]) -> str:
             lines.append(line)
         lines.append("")
     return "\n".join([*lines, FOOTNOTE])
+
+
+def figure(row: dict, name: str, width: int) -> str:
+    """row's figure, right-aligned in width; "-" where a run recorded before the figure
+    existed has none (full.json's MB/proc and conn/s)."""
+    value = row.get(name)
+    return f"{'-':>{width}}" if value is None else f"{value:{width}.0f}"
 
 
 def compared(speed: float, group: dict[str, dict]) -> str:

@@ -185,3 +185,20 @@ def test_raw_is_the_plain_websockets_server_and_every_configuration_is_described
     clusters = {name for name, config in CONFIGS.items() if isinstance(config, ClusterConfig)}
     assert clusters == {"cluster", "cluster-1"}
     assert set(CONFIGS) == {"raw", *SERVERS, *clusters}
+
+
+def test_the_table_reads_results_recorded_before_its_newest_figures():
+    """A recorded run without MB/proc and conn/s (full.json, recorded before they were
+    measured) still prints, those two shown as "-"; notebook 07 prints it so."""
+    old = {
+        "config": "chat",
+        "scenario": "100 listeners @ max",
+        "deliveries_per_second": 5000.0,
+        "p50_ms": 3.0,
+        "p99_ms": 9.0,
+        "drops": 0,
+        "connected_rss_mb": 120.0,
+    }
+    line = next(line for line in table([old]).splitlines() if line.startswith("  chat"))
+    assert line.split()[-4:-2] == ["-", "-"]
+    assert "5,000" in line

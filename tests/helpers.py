@@ -2,11 +2,13 @@
 in-process, an echo app, a clock the test moves, the browser, and messages saved without a
 broadcast. Test modules import from here, never from each other or from a conftest."""
 
+import asyncio
 import os
 import re
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -17,6 +19,8 @@ from channels.testing import WebsocketCommunicator
 from playwright.sync_api import Locator, Page, expect
 
 from chatproject.environment import env_flag
+from workbook.chat_client import guest_cookie, join_when_ready, next_frame, wait_for_presence
+from workbook.chat_client import say as say_in_socket
 
 IN_CI = env_flag("CI", False)
 
@@ -228,3 +232,47 @@ def assert_japanese(text: str) -> None:
     sentences = [part for line in text.splitlines() for part in line.split("。")]
     english = [part for part in sentences if part.strip(" ✓✗") and not JAPANESE.search(part)]
     assert text.strip() and not english, f"not in Japanese: {english} in {text!r}"
+
+
+async def resume_after_failover(server, room: str, group, told, resume_seconds: float):
+    """The failover story, under one daphne or through nginx: two guests chat; the Redis
+    primary of group (workbook/sentinel.py) is killed; each socket is told (told(socket),
+    within 10 s); they knock again until the chat takes them, as the page does, and a
+    message goes from one to the other again; a newcomer shows in presence, and is gone
+    when she leaves. Returns the old primary, the new one, how long after the kill the
+    Sentinels all named it, and how long until the chat delivered again."""
+
+    alice_cookie, bob_cookie, carol_cookie = [
+        await asyncio.to_thread(guest_cookie, server, room) for _ in range(3)
+    ]
+    alice = await join_when_ready(server, room, alice_cookie, time.monotonic() + resume_seconds)
+    bob = await join_when_ready(server, room, bob_cookie, time.monotonic() + resume_seconds)
+    people = await wait_for_presence(alice, 2)
+    await say_in_socket(alice, "before the failover")
+    await next_frame(bob, message="before the failover")
+
+    old = group.primary_address()
+    killed = time.monotonic()
+    group.kill_primary()
+
+    def promotion() -> tuple[tuple[str, int], float]:
+        """The new primary, and how long after the kill the Sentinels all named it."""
+        return group.wait_for_failover(old), time.monotonic() - killed
+
+    failover = asyncio.create_task(asyncio.to_thread(promotion))
+    await asyncio.wait_for(asyncio.gather(told(alice), told(bob)), 10)
+    deadline = killed + resume_seconds
+    alice = await join_when_ready(server, room, alice_cookie, deadline)
+    bob = await join_when_ready(server, room, bob_cookie, deadline)
+    await say_in_socket(alice, "after the failover")
+    await next_frame(bob, message="after the failover")
+    resumed = time.monotonic() - killed
+    new, promoted = await failover
+
+    carol = await join_when_ready(server, room, carol_cookie, time.monotonic() + resume_seconds)
+    assert set(people) < set(await wait_for_presence(alice, 3))
+    await carol.close()
+    assert await wait_for_presence(alice, 2) == people
+    await alice.close()
+    await bob.close()
+    return old, new, promoted, resumed

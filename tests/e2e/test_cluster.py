@@ -22,16 +22,13 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 
-from tests.helpers import require
+from tests.helpers import require, resume_after_failover
 from tests.topology import TOPOLOGY, compose_services
 from workbook import REPO_DIR
 from workbook.chat_client import (
-    guest_cookie,
     join,
-    join_when_ready,
     next_frame,
     say,
-    wait_for_presence,
 )
 from workbook.cluster import UP_SECONDS, missing_programs, state_file
 from workbook.links import proxy_environment
@@ -362,45 +359,15 @@ def test_the_chat_resumes_when_the_redis_primary_is_killed(local_cluster):
     nginx = cluster.nginx
     room = "failover"
     pids = {name: worker.pid for name, worker in cluster.workers.items()}
-    alice_cookie, bob_cookie, carol_cookie = (guest_cookie(nginx, room) for _ in range(3))
     old = cluster.redis.primary_address()
-
-    async def scenario() -> tuple[tuple[str, int], float, float]:
-        alice = await join_when_ready(nginx, room, alice_cookie, time.monotonic() + 10)
-        bob = await join_when_ready(nginx, room, bob_cookie, time.monotonic() + 10)
-        people = await wait_for_presence(alice, 2)
-        await say(alice, "before the failover")
-        await next_frame(bob, message="before the failover")
-
-        killed = time.monotonic()
-        cluster.redis.kill_primary()
-
-        def promotion() -> tuple[tuple[str, int], float]:
-            return cluster.redis.wait_for_failover(old), time.monotonic() - killed
-
-        failover = asyncio.create_task(asyncio.to_thread(promotion))
-        # Each worker tells its sockets to come back later; they knock again, as the page does
-        await asyncio.wait_for(asyncio.gather(alice.wait_closed(), bob.wait_closed()), 10)
-        deadline = killed + RESUME_SECONDS
-        alice = await join_when_ready(nginx, room, alice_cookie, deadline)
-        bob = await join_when_ready(nginx, room, bob_cookie, deadline)
-        await say(alice, "after the failover")
-        await next_frame(bob, message="after the failover")
-        resumed = time.monotonic() - killed
-        new, promoted = await failover
-
-        # Presence works on the new primary: a newcomer is listed, and gone when she leaves
-        carol = await join_when_ready(nginx, room, carol_cookie, time.monotonic() + 10)
-        assert set(people) < set(await wait_for_presence(alice, 3))
-        await carol.close()
-        assert await wait_for_presence(alice, 2) == people
-        await alice.close()
-        await bob.close()
-        return new, promoted, resumed
+    # Each worker tells its sockets to come back later, and closes them
+    scenario = resume_after_failover(
+        nginx, room, cluster.redis, lambda socket: socket.wait_closed(), RESUME_SECONDS
+    )
 
     try:
-        new, promoted, resumed = asyncio.run(
-            asyncio.wait_for(scenario(), FAILOVER_SCENARIO_SECONDS)
+        _, new, promoted, resumed = asyncio.run(
+            asyncio.wait_for(scenario, FAILOVER_SCENARIO_SECONDS)
         )
     finally:
         rejoin_as_replica(cluster.redis, old)

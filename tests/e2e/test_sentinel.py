@@ -5,18 +5,12 @@ The test prints how long the failover and the chat's return took (pytest -s show
 """
 
 import asyncio
-import time
 
 import pytest
 
 from chat.outage import CLOSE_TRY_AGAIN_LATER
-from workbook.chat_client import (
-    guest_cookie,
-    join_when_ready,
-    next_frame,
-    say,
-    wait_for_presence,
-)
+from tests.helpers import resume_after_failover
+from workbook.chat_client import next_frame
 
 pytestmark = pytest.mark.live
 
@@ -39,47 +33,11 @@ async def test_the_chat_resumes_when_its_redis_primary_is_killed(start_chat_serv
     one socket reaches another again, on the same daphne; presence follows new people."""
     server = start_chat_server(redis=sentinel_group.url)
     assert "Channel layer: RedisChannelLayer through Sentinel: master mymaster" in server.log()
-    alice_cookie, bob_cookie, carol_cookie = (guest_cookie(server, ROOM) for _ in range(3))
     pid = server.pid
-
-    async def scenario():
-        alice = await join_when_ready(server, ROOM, alice_cookie, time.monotonic() + RESUME_SECONDS)
-        bob = await join_when_ready(server, ROOM, bob_cookie, time.monotonic() + RESUME_SECONDS)
-        people = await wait_for_presence(alice, 2)
-        await say(alice, "before the failover")
-        await next_frame(bob, message="before the failover")
-
-        old = sentinel_group.primary_address()
-        killed = time.monotonic()
-        sentinel_group.kill_primary()
-        # Both sockets are told at once, whatever the Sentinels are doing
-        await asyncio.gather(told_to_come_back(alice), told_to_come_back(bob))
-
-        def promotion() -> tuple[tuple[str, int], float]:
-            """The new primary, and how long after the kill the Sentinels all named it."""
-            return sentinel_group.wait_for_failover(old), time.monotonic() - killed
-
-        failover = asyncio.create_task(asyncio.to_thread(promotion))
-
-        # The clients knock again until the chat takes them, as the room page does
-        deadline = killed + RESUME_SECONDS
-        alice = await join_when_ready(server, ROOM, alice_cookie, deadline)
-        bob = await join_when_ready(server, ROOM, bob_cookie, deadline)
-        await say(alice, "after the failover")
-        await next_frame(bob, message="after the failover")
-        resumed = time.monotonic() - killed
-        new, promoted = await failover
-
-        # Presence works on the new primary: a newcomer is listed, and gone when she leaves
-        carol = await join_when_ready(server, ROOM, carol_cookie, time.monotonic() + RESUME_SECONDS)
-        assert set(people) < set(await wait_for_presence(alice, 3))
-        await carol.close()
-        assert await wait_for_presence(alice, 2) == people
-        await alice.close()
-        await bob.close()
-        return old, new, promoted, resumed
-
-    old, new, promoted, resumed = await asyncio.wait_for(scenario(), SCENARIO_SECONDS)
+    scenario = resume_after_failover(
+        server, ROOM, sentinel_group, told_to_come_back, RESUME_SECONDS
+    )
+    old, new, promoted, resumed = await asyncio.wait_for(scenario, SCENARIO_SECONDS)
     print(f"\nprimary {old} killed; Sentinel promoted {new} within {promoted:.1f} s;")
     print(f"the chat delivered again {resumed:.1f} s after the kill")
     assert new != old

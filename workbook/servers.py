@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .i18n import _
 from .links import proxy_environment
 from .paths import CHATPROJECT_DIR, NOTEBOOK_CHAT_DATABASE
-from .ports import HOST, free_port, is_listening, wait_for_port
+from .ports import HOST, free_port, is_listening
 
 # What the chat's servers run unless told otherwise
 CHAT_APPLICATION = "chatproject.asgi:application"
@@ -96,12 +96,14 @@ class BackgroundServer:
         return self
 
     def _wait_until_listening(self, timeout: float) -> None:
-        try:
-            wait_for_port(self.port, timeout, self.host)
-        except TimeoutError:
-            message = _("{name} did not start:\n{log}", name=self.name, log=self.log())
-            raise RuntimeError(message) from None
-        if self.process.poll() is not None:
+        # A server that exits at start says so at once, not after the whole timeout
+        deadline = time.monotonic() + timeout
+        while self.is_running() and not is_listening(self.port, self.host):
+            if time.monotonic() > deadline:
+                message = _("{name} did not start:\n{log}", name=self.name, log=self.log())
+                raise RuntimeError(message)
+            time.sleep(0.05)
+        if not self.is_running():
             raise RuntimeError(_("{name} exited at start:\n{log}", name=self.name, log=self.log()))
 
     def is_running(self) -> bool:

@@ -207,6 +207,13 @@ class TestBackgroundServer:
         with pytest.raises(RuntimeError, match="boom"):
             BackgroundServer(command, free_port(), name="broken").start(timeout=3)
 
+    def test_a_command_that_exits_at_start_is_reported_at_once(self):
+        """start() notices the exit while it waits: "exited at start", not, after the whole
+        timeout, "did not start"."""
+        command = [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"]
+        with pytest.raises(RuntimeError, match="broken exited at start:\nboom"):
+            BackgroundServer(command, free_port(), name="broken").start(timeout=120)
+
     def test_a_failing_command_in_japanese(self, japanese):
         """The explanation in Japanese; the server's own log after it as it was written."""
         command = [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"]

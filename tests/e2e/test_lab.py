@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from playwright.sync_api import Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import Page, Request, Response, Route, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
@@ -196,6 +196,11 @@ def test_run_all_before_the_notebook_has_loaded_starts_its_kernel(page, lab):
         else:
             route.continue_()
 
+    def names_the_session(response: Response) -> bool:
+        """The last step of starting a kernel: its session takes the notebook's name."""
+        request = response.request
+        return request.method == "PATCH" and '"name"' in (request.post_data or "")
+
     page.route(re.compile(r"/api/contents/"), hold_the_notebook)
     # Run All once JupyterLab knows its kernel specs and has asked for the notebook (so the
     # notebook cannot arrive before the click)
@@ -205,7 +210,12 @@ def test_run_all_before_the_notebook_has_loaded_starts_its_kernel(page, lab):
     # The notebook's tab, still empty
     page.locator(".jp-NotebookPanel").wait_for()
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+    # The notebook arrives once the kernel Run All started is in place, as on a slow
+    # connection. Arriving while that kernel's session is being renamed to the notebook
+    # loses the kernel in JupyterLab 4.6 (docs/troubleshooting.md): a race of JupyterLab's
+    # own, which no setting here changes, left out so that the test is about the setting.
+    with page.expect_response(names_the_session):
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
     assert held, "the notebook arrived before Run All: nothing was tested"
     for route in held:
         route.continue_()

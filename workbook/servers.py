@@ -2,7 +2,8 @@
 its log, stop it. A ServerSpec describes a server to start: its command, folder, environment.
 
 Every server started here is also stopped when the Python process exits (an atexit guard),
-so a kernel restart or a failed test never leaves one behind.
+so a kernel restart or a failed test never leaves one behind. Their logs, in one temporary
+folder for the process, go with them.
 """
 
 import atexit
@@ -10,6 +11,7 @@ import inspect
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +33,26 @@ CHAT_APPLICATION = "chatproject.asgi:application"
 CHAT_SETTINGS = "chatproject.settings"
 
 _running: set["BackgroundServer"] = set()
+# The servers' logs: one folder for this process, made with its first server
+_logs_folder: Path | None = None
+
+
+def logs_folder() -> Path:
+    global _logs_folder
+    if _logs_folder is None:
+        _logs_folder = Path(tempfile.mkdtemp(prefix="workbook-logs-"))
+    return _logs_folder
+
+
+def remove_logs() -> None:
+    """At exit: server.log() has shown what anyone read, and nothing piles up in /tmp."""
+    if _logs_folder is not None:
+        shutil.rmtree(_logs_folder, ignore_errors=True)
+
+
+# Registered before stop_all (below) and every other guard, so it runs after them (atexit
+# runs the last registered first): the logs go once the servers have stopped
+atexit.register(remove_logs)
 
 
 class BackgroundServer:
@@ -52,7 +74,11 @@ class BackgroundServer:
         self.cwd = cwd
         self.env = dict(env) if env is not None else None
         self.name = name
-        self.log_path = Path(tempfile.mkstemp(prefix=f"{name}-{port}-", suffix=".log")[1])
+        log_file, log_path = tempfile.mkstemp(
+            prefix=f"{name}-{port}-", suffix=".log", dir=logs_folder()
+        )
+        os.close(log_file)  # start() opens it again for the server
+        self.log_path = Path(log_path)
         self.process: subprocess.Popen | None = None
         self._log_offset = 0
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import psutil
 import pytest
@@ -21,6 +22,7 @@ import workbook.redis_server as wredis
 from tests.helpers import assert_japanese, require
 from workbook import (
     CHATPROJECT_DIR,
+    REPO_DIR,
     BackgroundServer,
     RedisServer,
     RedisUnavailable,
@@ -274,6 +276,32 @@ class TestBackgroundServer:
         server = http_server(free_port()).start()
         stop_all()
         assert not server.is_running()
+
+    def test_logs_go_when_the_process_that_started_the_servers_exits(self, tmp_path):
+        """A server's log is readable while its process runs, and goes with that process,
+        after its servers have stopped: nothing piles up in the temporary folder."""
+        script = (
+            "import sys, time\n"
+            "from workbook import BackgroundServer, free_port\n"
+            "port = free_port()\n"
+            "command = [sys.executable, '-u', '-m', 'http.server', '-b', '127.0.0.1', str(port)]\n"
+            "server = BackgroundServer(command, port, name='http').start()\n"
+            "while 'Serving HTTP' not in server.log(): time.sleep(0.05)\n"
+            "print(server.log_path, server.pid, flush=True)\n"
+        )
+        finished = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=REPO_DIR,
+            env={**os.environ, "TMPDIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert finished.returncode == 0, finished.stderr
+        log_path, pid = finished.stdout.split()
+        assert Path(log_path).parent.parent == tmp_path
+        assert not psutil.pid_exists(int(pid))
+        assert list(tmp_path.iterdir()) == []
 
     def test_kill_is_a_crash(self):
         """kill() ends the server at once with SIGKILL, as a crash would."""

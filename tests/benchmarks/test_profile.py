@@ -148,10 +148,13 @@ async def test_live_profile_of_the_blog_names_its_centres(tmp_path):
     centres = [row["centre"] for row in result["centres"]]
     assert set(centres) <= set(profile.CENTRES)
     # The blog's consumer spends its time in the per-socket machinery, not in its own code,
-    # and its sync handlers show as thread hops
+    # and its sync handlers show as thread hops. At ~100 samples six centres of 15-25% each
+    # change places from run to run, so the claims are about shares, not about the order
+    share = {row["centre"]: row["share"] for row in result["centres"]}
     machinery = {BRIDGE, LOOP, SERVER, CHANNELS, CHANNELS_REDIS, REDIS_PY}
     assert centres[0] in machinery, result["centres"]
-    assert BRIDGE in centres[:4], result["centres"]
+    assert sum(share.get(centre, 0) for centre in machinery) >= 0.8, result["centres"]
+    assert share.get(BRIDGE, 0) >= 0.05, result["centres"]
     # py-spy and the server are both gone
     leftovers = [child.cmdline() for child in psutil.Process().children(recursive=True)]
     assert not [command for command in leftovers if "py-spy" in " ".join(command)]

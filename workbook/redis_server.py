@@ -24,6 +24,7 @@ from pathlib import Path
 import redis
 import redis.sentinel
 
+from . import guard
 from .i18n import N_, _
 from .paths import CHATPROJECT_DIR, REDIS_STATE_DIR
 from .ports import HOST, free_port
@@ -164,6 +165,8 @@ class RedisServer:
             self.process = None
         else:
             atexit.register(self.stop)
+            # Should this Python die without its exit handlers, the guard stops the server
+            guard.watch_process(self.process.pid)
         self.wait_until_ready(timeout)
         return self
 
@@ -188,6 +191,7 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            guard.forget(self.process.pid)
             self.process = None
 
     def __enter__(self) -> "RedisServer":

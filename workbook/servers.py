@@ -2,8 +2,9 @@
 its log, stop it. A ServerSpec describes a server to start: its command, folder, environment.
 
 Every server started here is also stopped when the Python process exits (an atexit guard),
-so a kernel restart or a failed test never leaves one behind. Their logs, in one temporary
-folder for the process, go with them.
+so a kernel restart or a failed test never leaves one behind; should the process die without
+its exit handlers (kill -9, the out-of-memory killer), a guard process stops them (guard.py).
+Their logs, in one temporary folder for the process, go with them.
 """
 
 import atexit
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
+from . import guard
 from .i18n import _
 from .links import proxy_environment
 from .paths import CHATPROJECT_DIR, NOTEBOOK_CHAT_DATABASE
@@ -41,6 +43,7 @@ def logs_folder() -> Path:
     global _logs_folder
     if _logs_folder is None:
         _logs_folder = Path(tempfile.mkdtemp(prefix="workbook-logs-"))
+        guard.remove_folder(_logs_folder)
     return _logs_folder
 
 
@@ -113,6 +116,7 @@ class BackgroundServer:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        guard.watch_group(self.process.pid)
         _running.add(self)
         try:
             self._wait_until_listening(timeout)
@@ -176,6 +180,7 @@ class BackgroundServer:
         """Stop the server and wait for it (idempotent): SIGTERM first, SIGKILL if it hangs."""
         _running.discard(self)
         if not self.is_running():
+            self._forget()
             return
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
@@ -183,6 +188,7 @@ class BackgroundServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        self._forget()
 
     def kill(self) -> None:
         """Kill the server at once (SIGKILL, as a crash or the OOM killer would): no goodbyes."""
@@ -190,6 +196,11 @@ class BackgroundServer:
         if self.is_running():
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        self._forget()
+
+    def _forget(self) -> None:
+        if self.process is not None:
+            guard.forget(self.process.pid)
 
     def __enter__(self) -> "BackgroundServer":
         return self.start()

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from workbook.chat_client import (
     next_frame,
     say,
 )
-from workbook.cluster import UP_SECONDS, missing_programs, state_file
+from workbook.cluster import UP_SECONDS, LocalCluster, missing_programs, state_file
 from workbook.links import proxy_environment
 from workbook.nginx import TEMPLATE, access_entry, served_by
 from workbook.sentinel import replication, wait_until
@@ -202,7 +203,8 @@ async def history(nginx, room: str) -> list[str]:
 
 def test_cluster_up_status_down_from_the_command_line(cluster_folder):
     """up starts every service and prints where; status says the same; a second up starts
-    nothing; down stops everything; the messages outlive it in PostgreSQL."""
+    nothing; down stops everything; the messages outlive it in PostgreSQL. A supervisor
+    killed with SIGKILL leaves nothing of what it started running but PostgreSQL."""
     folder = cluster_folder
     up, up_seconds = timed(folder, "up")
     assert up.returncode == 0, up.stdout
@@ -255,7 +257,14 @@ def test_cluster_up_status_down_from_the_command_line(cluster_folder):
     assert "kept in PostgreSQL" in asyncio.run(history(nginx, "cluster-cli"))
     services = addresses(up_again.stdout)
     session = int(re.search(r'"pid": (\d+)', state_file(folder).read_text())[1])
-    assert command(folder, "down").returncode == 0
+
+    # The supervisor killed (kill -9, no handler runs): its guard stops every part it started.
+    # PostgreSQL, which pg_ctl runs apart by design, is stopped by the next up or here
+    os.kill(session, signal.SIGKILL)
+    others = [address for name, address in services.items() if name != "postgres"]
+    wait_until(lambda: all(refuses(address) for address in others), 30, "parts outlived it")
+    assert "No cluster is running" in command(folder, "down").stdout
+    LocalCluster.stop_leftover(folder)
     assert not leftovers(folder, services, session)
     print(f"\nup {up_seconds:.1f} s, down {down_seconds:.1f} s, up again {again_seconds:.1f} s")
 

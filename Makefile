@@ -55,6 +55,11 @@ messages: setup gettext
 		-i build/workbook.pot -d workbook/locale -D workbook
 	@cd chatproject && ../$(PY) manage.py makemessages -l ja --no-location --no-obsolete \
 		&& ../$(PY) manage.py makemessages -d djangojs -l ja --no-location --no-obsolete
+	@# makemessages dates every catalog it writes: one whose only change is that date is put back
+	@for po in chatproject/locale/ja/LC_MESSAGES/*.po workbook/locale/ja/LC_MESSAGES/*.po; do \
+		git diff --quiet -I'^"POT-Creation-Date: ' -- "$$po" 2>/dev/null \
+			&& git checkout --quiet -- "$$po" 2>/dev/null; true; \
+	done
 
 # Run before the workshop: one line per check, each with what to do; fails if something blocks
 check-env: setup

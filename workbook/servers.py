@@ -371,7 +371,7 @@ def project_server(
     env: Mapping[str, str] | None = None,
     settings: str = CHAT_SETTINGS,
     migrate: bool | None = None,
-    database: Path | None = NOTEBOOK_CHAT_DATABASE,
+    database: Path | str | None = NOTEBOOK_CHAT_DATABASE,
     host: str = HOST,
 ) -> ServerSpec:
     """A Django project (the chat by default) served by program on 127.0.0.1 and port (a
@@ -397,7 +397,7 @@ def project_server(
     command = tuple(SERVER_COMMANDS[program](application, port, host))
     environment = chat_environment(redis_url, **extra)
     if database and Path(cwd) == CHATPROJECT_DIR:
-        use_database(environment, database)
+        use_database(environment, Path(database))
     return ServerSpec(program, command, port, Path(cwd), environment, migrate, host)
 
 

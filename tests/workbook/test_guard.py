@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,11 +12,14 @@ from pathlib import Path
 
 import psutil
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 
 from tests.helpers import require
 from workbook import REPO_DIR
 from workbook import guard as guard_module
 from workbook.guard import guard
+from workbook.lab import JUPYTER_SETTINGS_DIR
 from workbook.ports import is_listening
 from workbook.redis_server import server_binary
 
@@ -78,6 +82,39 @@ def test_servers_stop_when_their_python_is_killed():
     wait_until(lambda: not psutil.pid_exists(started["http"]), 20, "the server outlived its Python")
     assert not is_listening(started["port"])
     wait_until(lambda: not Path(started["logs"]).exists(), 10, "the logs folder was left")
+
+
+def test_a_kernel_jupyter_kills_takes_its_chat_server_with_it(tmp_path):
+    """The lab's kernel starts the chat's daphne, as the notebooks do; Jupyter then kills the
+    kernel (SIGKILL to its process group, as when it does not answer a shutdown request):
+    daphne stops too."""
+    specs = KernelSpecManager(kernel_dirs=[str(JUPYTER_SETTINGS_DIR / "kernels")])
+    kernel = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+    kernel.start_kernel(cwd=str(REPO_DIR))
+    client = kernel.client()
+    printed = []
+    try:
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        code = (
+            "from pathlib import Path\nfrom workbook import start_daphne\n"
+            f"server = start_daphne(database=Path({str(tmp_path / 'chat.sqlite3')!r}))\n"
+            "print('started', server.pid, server.port)\n"
+        )
+
+        def keep_output(message):
+            if message["msg_type"] == "stream":
+                printed.append(message["content"]["text"])
+
+        reply = client.execute_interactive(code, timeout=120, output_hook=keep_output)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        pid, port = map(int, re.search(r"started (\d+) (\d+)", "".join(printed)).groups())
+        assert is_listening(port)
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
+    wait_until(lambda: not psutil.pid_exists(pid), 20, "daphne outlived its kernel")
+    assert not is_listening(port)
 
 
 def test_a_redis_started_by_a_killed_python_stops_too():

@@ -374,6 +374,14 @@ class TestServerSpec:
         monkeypatch.setenv("DJANGO_SQLITE_PATH", "/elsewhere.sqlite3")
         assert project_server("daphne").env["DJANGO_SQLITE_PATH"] == "/elsewhere.sqlite3"
 
+    def test_a_database_may_be_named_as_text(self, monkeypatch, tmp_path):
+        """database="…" works as a Path does: what a learner types in a cell."""
+        monkeypatch.delenv("DJANGO_SQLITE_PATH", raising=False)
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        named = str(tmp_path / "mine" / "chat.sqlite3")
+        assert project_server("daphne", database=named).env["DJANGO_SQLITE_PATH"] == named
+        assert (tmp_path / "mine").is_dir()
+
     def test_only_the_chat_migrates_unless_told(self, tmp_path):
         """The chat's tables are made first; another project's only when asked."""
         assert project_server("daphne").migrate

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psycopg
 
+from . import guard
 from .i18n import _
 from .paths import CHATPROJECT_DIR
 from .ports import HOST, free_port
@@ -183,6 +184,11 @@ class PostgresServer:
         listen = LISTEN.format(host=quoted(self.host), port=self.port, sockets=quoted(self.folder))
         (self.data / LISTEN_FILE).write_text(listen)
         self.run("pg_ctl", "start", "-D", self.data, "-l", self.log, "-w", "-t", START_SECONDS)
+        if self.temporary:
+            # Should this Python die without its exit handlers, the guard stops the server
+            # and deletes the folder; a kept folder's server outlives it by design
+            guard.watch_process(int(self.postmaster_pid()[0]))
+            guard.remove_folder(self.folder)
         return self
 
     def stop(self, mode: str = "fast") -> None:
@@ -193,7 +199,9 @@ class PostgresServer:
                 _("stop mode {mode}: choose one of {modes}", mode=mode, modes=", ".join(STOP_MODES))
             )
         if self.is_running():
+            pid = int(self.postmaster_pid()[0])
             self.run("pg_ctl", "stop", "-D", self.data, "-m", mode, "-w", "-t", START_SECONDS)
+            guard.forget(pid)
 
     def restart(self, mode: str = "fast") -> None:
         """Stop the server and start it again, on the same address and port."""

@@ -4,16 +4,19 @@ without losing what it committed."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.helpers import assert_japanese, require
-from workbook import postgres
+from workbook import REPO_DIR, postgres
 from workbook.ports import is_listening
 from workbook.postgres import PostgresServer, PostgresUnavailable
 
@@ -175,3 +178,27 @@ def test_root_without_the_postgres_user_is_explained_in_japanese(monkeypatch, ja
     with pytest.raises(PostgresUnavailable, match=postgres.SERVER_USER) as raised:
         PostgresServer(bin_folder=Path("/nonexistent"))
     assert_japanese(str(raised.value))
+
+
+def test_a_temporary_server_goes_with_a_python_that_is_killed(bin_folder):
+    """kill -9 of the Python that started a temporary server: its guard stops PostgreSQL
+    and deletes the folder, as close() would have."""
+    script = (
+        "import os, signal\n"
+        "from workbook.postgres import PostgresServer\n"
+        "server = PostgresServer().start()\n"
+        "print(server.pid, server.port, server.folder, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_DIR, capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == -signal.SIGKILL, finished.stderr
+    pid, port, folder = finished.stdout.split()
+    # Within seconds: a PostgreSQL whose folder is deleted under it notices only at its
+    # lock file's check, once a minute
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(int(pid)) or Path(folder).exists():
+        assert time.monotonic() < deadline, "the temporary PostgreSQL outlived its Python"
+        time.sleep(0.1)
+    assert not is_listening(int(port))

@@ -32,6 +32,22 @@ _lock = threading.Lock()
 _listed: dict[str, str] = {}
 
 
+def _after_fork_in_child() -> None:
+    """A forked child starts servers of its own: the parent's guard and list stay the
+    parent's (the child's copy of the pipe is closed, or the guard would wait for it too)."""
+    global _guard, _lock
+    if _guard is not None and _guard.stdin is not None:
+        _guard.stdin.close()
+    _guard = None
+    _listed.clear()
+    # Another thread may have held the lock at the fork; it is not there to release it
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def watch_group(pid: int) -> None:
     """Stop process group pid (a server in a session of its own) should this Python die."""
     _tell(f"group {pid}", key=f"pid {pid}")

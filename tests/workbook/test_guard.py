@@ -228,3 +228,27 @@ def test_a_guard_that_has_gone_is_started_again_and_told_everything(fresh_guard,
         for process in (first, second):
             process.kill()
             process.wait()
+
+
+def test_a_forked_child_has_a_guard_of_its_own(fresh_guard):
+    """A child forked after a server started does not tell the parent's guard anything,
+    and its exit stops none of the parent's servers."""
+    sleeper = in_own_session("sleep", "60")
+    try:
+        fresh_guard.watch_group(sleeper.pid)
+        parents_guard = fresh_guard._guard
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:
+            seen = f"{fresh_guard._guard is None} {len(fresh_guard._listed)}"
+            os.write(write, seen.encode())
+            os._exit(0)
+        os.close(write)
+        os.waitpid(child, 0)
+        assert os.read(read, 100) == b"True 0"
+        os.close(read)
+        assert fresh_guard._guard is parents_guard and parents_guard.poll() is None
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()

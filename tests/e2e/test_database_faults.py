@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
-from chatproject.settings import CHAT_SAVE_SECONDS
+from chatproject.settings import CHAT_DATABASE_READERS, CHAT_SAVE_SECONDS
 from tests.helpers import write_lock_held
 from tests.postgres import server_down
 from workbook.chat_client import RECEIVE_TIMEOUT, join, next_frame, say
@@ -158,6 +158,39 @@ async def test_postgres_a_save_behind_a_locked_room_row_is_not_saved_while_other
         frame = await next_frame(alice)
         assert (frame["message"], frame["seq"]) == ("after", 2)
     assert saved_in_postgres(postgres_database) == [("first", 1), ("elsewhere", 1), ("after", 2)]
+
+
+def chat_backends(url: str) -> set[int]:
+    """The server processes of PostgreSQL's connections to url's database, but this one."""
+    with psycopg.connect(url) as db:
+        query = (
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in db.execute(query).fetchall()}
+
+
+async def test_postgres_connections_are_kept_not_opened_per_message(
+    start_chat_server, postgres_database
+):
+    """The connection that saved the first message is still open after eight more (within
+    the burst a socket may send at once), and the
+    chat holds no more connections than it has database threads (settings.py: kept
+    connections, on fixed pools of threads)."""
+    server = start_chat_server(DATABASE_URL=postgres_database)
+    async with join(server, "demoroom") as alice:
+        await say(alice, "0")
+        assert (await next_frame(alice))["seq"] == 1
+        first = chat_backends(postgres_database)
+        for number in range(1, 9):
+            await say(alice, str(number))
+            assert (await next_frame(alice))["message"] == str(number)
+        after = chat_backends(postgres_database)
+    assert first, "no connection was kept after the first save"
+    assert first <= after
+    # Readers, writers (4 with a DATABASE_URL, which this process has not) and Channels'
+    # thread, one more for good measure
+    assert len(after) <= CHAT_DATABASE_READERS + 4 + 2, after
 
 
 async def test_postgres_down_is_answered_not_saved_at_once(

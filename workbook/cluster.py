@@ -156,7 +156,10 @@ class LocalCluster:
             # Made before the workers start, which must all sign with the same one
             self.secret_key()
             together(*(partial(self.start_worker, name) for name in WORKER_HOSTS))
-            self.workers = {name: self.workers[name] for name in WORKER_HOSTS}
+            # In WORKER_HOSTS's order, whichever started first (a subclass may start fewer)
+            self.workers = {
+                name: self.workers[name] for name in WORKER_HOSTS if name in self.workers
+            }
             self.start_nginx()
         except BaseException:
             self.stop()

@@ -74,6 +74,21 @@ def test_the_cluster_delivers_everything_through_nginx_to_its_workers(cluster):
     assert upstreams <= workers and len(upstreams) >= 2, upstreams
 
 
+def test_the_one_worker_cluster_starts_and_delivers():
+    """cluster-1, the baseline the cluster is measured against: one worker behind nginx."""
+    missing = missing_programs()
+    require(not missing, "; ".join(missing) + " (make nginx postgres)")
+    alone = start_cluster(CONFIGS["cluster-1"].workers, BENCH_WORKER)
+    try:
+        assert list(alone.workers) == ["chat-1"]
+        scenario = Scenario(listeners=3, messages=3)
+        run = asyncio.run(measure(ClusterDeployment(alone), scenario, "smoke"))
+        assert run["delivered"] == run["expected"] == 9, run
+        assert len(run["connected_rss_mb_each"]) == 1
+    finally:
+        alone.remove()
+
+
 def test_costs_per_message_come_from_redis_postgres_and_the_workers(cluster):
     """benchmarks.costs on a tiny load: Redis commands and a saved row per message, and the
     workers' CPU time."""

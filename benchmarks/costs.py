@@ -43,7 +43,17 @@ DATABASE_FIELDS = (
 )
 # A backend reports its counters at most once a second, and when it goes idle
 STATS_SETTLE_SECONDS = 1.5
-STATS_TIMEOUT = 20.0
+STATS_TIMEOUT = 30.0
+# An idle backend that reported less than a second before reports the rest 10 s later
+# (PostgreSQL's PGSTAT_IDLE_INTERVAL). The chat keeps its connections, so its backends
+# report the last messages' counters only then, not when they close
+IDLE_REPORT_SECONDS = 10.5
+# The chat's connections that may still have counters to report
+UNREPORTED_BACKENDS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = 'chat' AND pid <> pg_backend_pid()
+  AND (state <> 'idle' OR state_change > now() - make_interval(secs => %s))
+"""
 
 
 @dataclass
@@ -93,13 +103,19 @@ class Counters:
         (row,) = self.cluster.postgres.fetch(DATABASE_COUNTERS)
         return dict(zip(DATABASE_FIELDS, map(int, row), strict=True))
 
+    def unreported(self) -> int:
+        (row,) = self.cluster.postgres.fetch(UNREPORTED_BACKENDS, (IDLE_REPORT_SECONDS,))
+        return row[0]
+
     def settled_database(self) -> dict[str, int]:
-        """The database's counters once every backend has reported (no change for a while)."""
+        """The database's counters once every backend has reported: each one idle for
+        longer than it may hold them back, and no change for a while."""
         deadline = time.monotonic() + STATS_TIMEOUT
         last, since = self.database(), time.monotonic()
-        while time.monotonic() - since < STATS_SETTLE_SECONDS:
+        while time.monotonic() - since < STATS_SETTLE_SECONDS or self.unreported():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"PostgreSQL's counters still moving after {STATS_TIMEOUT} s")
+                unreported = f"PostgreSQL's counters not all reported after {STATS_TIMEOUT} s"
+                raise TimeoutError(unreported)
             time.sleep(0.25)
             now = self.database()
             if now != last:

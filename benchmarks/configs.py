@@ -210,7 +210,10 @@ class Usage:
         ]
 
     def cpu_seconds(self) -> float:
-        return sum(sum(p.cpu_times()[:2]) for p in self.processes())
+        """User and system time of every process, and of the children each has reaped:
+        PostgreSQL's postmaster reaps a backend whose connection closed, and its time with it."""
+        times = [p.cpu_times() for p in self.processes()]
+        return sum(t.user + t.system + t.children_user + t.children_system for t in times)
 
     def rss_mb(self) -> float:
         return sum(p.memory_info().rss for p in self.processes()) / 2**20

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import redis
 
 from . import loadgen
@@ -87,6 +88,9 @@ class Counters:
         self.cluster = cluster
         primary = cluster.primary
         self.redis = redis.Redis(host=primary.host, port=primary.port)
+        # One connection for all the readings: a new one each time would be a backend
+        # started and ended, whose CPU the postmaster's reaped children's time would count
+        self.db = psycopg.connect(cluster.postgres.url(), autocommit=True)
         self.parts = {
             "workers": Usage([worker.pid for worker in cluster.workers.values()]),
             "nginx": Usage([cluster.nginx.server.pid]),
@@ -99,12 +103,16 @@ class Counters:
         stats = self.redis.info("commandstats")
         return {name.removeprefix("cmdstat_"): value[figure] for name, value in stats.items()}
 
+    def close(self) -> None:
+        self.db.close()
+        self.redis.close()
+
     def database(self) -> dict[str, int]:
-        (row,) = self.cluster.postgres.fetch(DATABASE_COUNTERS)
+        (row,) = self.db.execute(DATABASE_COUNTERS).fetchall()
         return dict(zip(DATABASE_FIELDS, map(int, row), strict=True))
 
     def unreported(self) -> int:
-        (row,) = self.cluster.postgres.fetch(UNREPORTED_BACKENDS, (IDLE_REPORT_SECONDS,))
+        (row,) = self.db.execute(UNREPORTED_BACKENDS, (IDLE_REPORT_SECONDS,)).fetchall()
         return row[0]
 
     def settled_database(self) -> dict[str, int]:
@@ -153,6 +161,7 @@ async def measure_costs(
         sending = (await asyncio.to_thread(counters.snapshot)).minus(before)
     finally:
         await asyncio.gather(*(one.websocket.close() for one in sockets), return_exceptions=True)
+        counters.close()
     arrivals = [moment for one in sockets for moment in one.arrivals.values()]
     seconds = (max(arrivals) - first) / 1e9 if arrivals else 0.0
     return summary(listeners, messages, len(arrivals), seconds, failures, idle, sending)
